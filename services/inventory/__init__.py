@@ -1,0 +1,1 @@
+"""Inventory: sellers' listings (quantity and production time) and stock reservations for orders."""

@@ -1,0 +1,89 @@
+"""Inventory decisions, free of I/O: listing edits (R1, R2, R4) and all-or-nothing reservations (R3, R6)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+
+from shared.contracts.commands import CreateListing, OrderLine, UpdateListing
+from shared.contracts.reasons import RejectionReason
+
+
+@dataclass(frozen=True)
+class Listing:
+    listing_id: str
+    seller_id: str
+    quantity: int  # units the seller can make within the production time; 0 = out of stock (R2)
+    production_days: int
+
+
+@dataclass(frozen=True)
+class Rejection:
+    reason: RejectionReason
+    message: str
+    listing_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """The listings after taking every line's units, and what each line took."""
+
+    listings: tuple[Listing, ...]
+    lines: tuple[tuple[str, int, int], ...]  # (listing id, quantity, production days at reservation)
+
+
+def create_listing(existing: Listing | None, command: CreateListing) -> Listing | Rejection:
+    if existing is not None:
+        if existing.seller_id != command.seller_id:
+            return Rejection(RejectionReason.FORBIDDEN, f"listing {command.listing_id} belongs to another seller", command.listing_id)
+        return Rejection(RejectionReason.LISTING_EXISTS, f"listing {command.listing_id} already exists; update it instead", command.listing_id)
+    return Listing(command.listing_id, command.seller_id, command.quantity, command.production_days)
+
+
+def update_listing(existing: Listing | None, command: UpdateListing) -> Listing | Rejection:
+    if existing is None:
+        return Rejection(RejectionReason.UNKNOWN_LISTING, f"listing {command.listing_id} does not exist", command.listing_id)
+    if existing.seller_id != command.seller_id:
+        return Rejection(RejectionReason.FORBIDDEN, f"listing {command.listing_id} belongs to another seller", command.listing_id)
+    # R4: a new production time only affects orders reserved after this edit.
+    return replace(
+        existing,
+        quantity=existing.quantity if command.quantity is None else command.quantity,
+        production_days=existing.production_days if command.production_days is None else command.production_days,
+    )
+
+
+def reserve(seller_id: str, lines: Iterable[OrderLine], listings: Mapping[str, Listing]) -> Reservation | Rejection:
+    """Take every line's units or none (R6); a quantity never goes below zero (R3)."""
+    wanted: Counter[str] = Counter()
+    for line in lines:
+        wanted[line.listing_id] += line.quantity  # the same listing on two lines needs both
+    for listing_id, quantity in wanted.items():
+        listing = listings.get(listing_id)
+        if listing is None:
+            return Rejection(RejectionReason.UNKNOWN_LISTING, f"listing {listing_id} does not exist", listing_id)
+        if listing.seller_id != seller_id:
+            return Rejection(RejectionReason.WRONG_SELLER, f"listing {listing_id} is not sold by {seller_id}", listing_id)
+        if listing.quantity == 0:
+            return Rejection(RejectionReason.OUT_OF_STOCK, f"listing {listing_id} is out of stock", listing_id)
+        if listing.quantity < quantity:
+            return Rejection(
+                RejectionReason.INSUFFICIENT_QUANTITY,
+                f"listing {listing_id} has {listing.quantity} left, the order needs {quantity}",
+                listing_id,
+            )
+    return Reservation(
+        listings=tuple(replace(listings[i], quantity=listings[i].quantity - q) for i, q in wanted.items()),
+        lines=tuple((i, q, listings[i].production_days) for i, q in wanted.items()),
+    )
+
+
+def restore(lines: Iterable[tuple[str, int]], listings: Mapping[str, Listing]) -> tuple[Listing, ...]:
+    """Give a cancelled order's units back (R14). Capacity is capped at the listing maximum."""
+    back: Counter[str] = Counter()
+    for listing_id, quantity in lines:
+        back[listing_id] += quantity
+    return tuple(
+        replace(listings[i], quantity=min(listings[i].quantity + q, 100_000)) for i, q in back.items() if i in listings
+    )

@@ -1,0 +1,4 @@
+from services.orders.app import build
+from shared.runtime import main
+
+main(build)

@@ -1,0 +1,146 @@
+"""Order decisions, free of I/O: statuses (R10), acceptance (R7), confirmation (R8, R9, R12), cancellation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from services.orders.dates import Deadlines, fix_deadlines, local_date
+from shared.contracts.commands import ConfirmShipment
+from shared.contracts.reasons import RejectionReason
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    REJECTED = "rejected"
+    UNSHIPPED = "unshipped"
+    SHIPPED = "shipped"
+    CANCELLED = "cancelled"
+
+
+# R10: the only moves an order makes.
+TRANSITIONS: frozenset[tuple[Status, Status]] = frozenset(
+    {
+        (Status.PENDING, Status.REJECTED),
+        (Status.PENDING, Status.UNSHIPPED),
+        (Status.UNSHIPPED, Status.SHIPPED),
+        (Status.UNSHIPPED, Status.CANCELLED),
+    }
+)
+
+
+class IllegalTransition(ValueError):
+    pass
+
+
+def move(current: Status, target: Status) -> Status:
+    if (current, target) not in TRANSITIONS:
+        raise IllegalTransition(f"an order cannot go from {current} to {target}")
+    return target
+
+
+@dataclass(frozen=True)
+class Order:
+    storefront_id: str
+    order_id: str
+    seller_id: str
+    command_id: UUID
+    placed_at: datetime
+    status: Status
+    deadlines: Deadlines | None = None
+    confirmation_command_id: UUID | None = None
+    shipped_late: bool = False
+    late_penalty: bool = False
+
+
+@dataclass(frozen=True)
+class Rejection:
+    reason: RejectionReason
+    message: str
+
+
+@dataclass(frozen=True)
+class AlreadyPlaced:
+    """The same PlaceOrder again (same command id): already answered, a no-op."""
+
+
+def place(existing: Order | None, new: Order) -> Order | AlreadyPlaced | Rejection:
+    """R5: an order id is unique per storefront; re-sending the same command changes nothing."""
+    if existing is None:
+        return new
+    if existing.command_id == new.command_id:
+        return AlreadyPlaced()
+    return Rejection(
+        RejectionReason.DUPLICATE_ORDER,
+        f"storefront {new.storefront_id} already placed order {new.order_id} with another command",
+    )
+
+
+def accept(order: Order, production_days: list[int], zone: ZoneInfo) -> Order:
+    """R7: the ship-by date uses the largest production time among the reserved lines."""
+    return replace(
+        order,
+        status=move(order.status, Status.UNSHIPPED),
+        deadlines=fix_deadlines(order.placed_at, max(production_days), zone),
+    )
+
+
+def reject(order: Order) -> Order:
+    return replace(order, status=move(order.status, Status.REJECTED))
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    order: Order
+    late: bool
+
+
+@dataclass(frozen=True)
+class AlreadyConfirmed:
+    """The same confirmation again (same command id): a no-op (R9)."""
+
+
+def confirm(order: Order | None, command: ConfirmShipment, now: datetime, zone: ZoneInfo) -> Confirmation | AlreadyConfirmed | Rejection:
+    """R8, R9, R12: whether a seller's shipment confirmation is accepted at `now`."""
+    if order is None:
+        return Rejection(RejectionReason.UNKNOWN_ORDER, f"order {command.order_id} does not exist")
+    if order.seller_id != command.seller_id:
+        return Rejection(RejectionReason.FORBIDDEN, f"order {command.order_id} belongs to another seller")
+    if order.status is Status.SHIPPED:
+        if order.confirmation_command_id == command.command_id:
+            return AlreadyConfirmed()
+        return Rejection(RejectionReason.ALREADY_SHIPPED, f"order {command.order_id} is already confirmed as shipped")
+    if order.status is Status.CANCELLED:
+        return Rejection(RejectionReason.ORDER_CANCELLED, f"order {command.order_id} was cancelled; the seller is not paid")
+    if order.status is not Status.UNSHIPPED or order.deadlines is None:
+        return Rejection(RejectionReason.ORDER_NOT_ACCEPTED, f"order {command.order_id} is {order.status}, not accepted")
+    # R8/R12: after the confirm-by date nothing is accepted, even before the cancellation arrives.
+    if now >= order.deadlines.confirm_by_deadline:
+        return Rejection(
+            RejectionReason.CONFIRMATION_WINDOW_CLOSED,
+            f"the confirm-by date {order.deadlines.confirm_by_date} has passed",
+        )
+    today = local_date(now, zone)
+    if not order.deadlines.order_date <= command.ship_date <= today:
+        return Rejection(
+            RejectionReason.SHIP_DATE_OUT_OF_RANGE,
+            f"ship date {command.ship_date} must be between the order date {order.deadlines.order_date} and today {today}",
+        )
+    late = now >= order.deadlines.ship_by_deadline
+    shipped = replace(
+        order,
+        status=move(order.status, Status.SHIPPED),
+        confirmation_command_id=command.command_id,
+        shipped_late=late,
+    )
+    return Confirmation(shipped, late)
+
+
+def cancel(order: Order) -> Order | None:
+    """R12: cancel an unshipped order; None when there is nothing to cancel (shipped, already cancelled)."""
+    if order.status is not Status.UNSHIPPED:
+        return None
+    return replace(order, status=move(order.status, Status.CANCELLED))

@@ -1,0 +1,1 @@
+"""Code every service shares: event contracts, clock, settings, storage and messaging plumbing."""

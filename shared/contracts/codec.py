@@ -1,0 +1,51 @@
+"""Bytes on the wire <-> contract models. JSON via pydantic; decoding is per record and never raises
+anything but DecodeError, so a consumer can dead-letter one bad record and carry on (M3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from shared.contracts.envelope import Message
+from shared.contracts.topics import Topic
+
+
+class DecodeError(Exception):
+    """The bytes are not a valid message for the topic. `kind` is machine-readable."""
+
+    def __init__(self, kind: str, detail: str, payload: dict[str, Any] | None = None) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
+        # The parsed JSON object when there was one: enough to identify the sender and answer it.
+        self.payload = payload
+
+
+def encode(message: Message) -> bytes:
+    return message.model_dump_json().encode()
+
+
+def decode(topic: Topic, raw: bytes) -> Message:
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise DecodeError("undecodable", f"not JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise DecodeError("invalid", f"expected a JSON object, got {type(payload).__name__}")
+    known = {m.model_fields["type"].default for m in topic.messages}
+    if payload.get("type") not in known:
+        raise DecodeError(
+            "unknown_message_type",
+            f"type {payload.get('type')!r} is not one of {sorted(known)} on {topic.name}",
+            payload,
+        )
+    try:
+        return topic.adapter().validate_python(payload)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'][1:]) or '(message)'}: {err['msg']}"
+            for err in exc.errors(include_url=False)
+        )
+        raise DecodeError("invalid", problems[:2000], payload) from None

@@ -1,0 +1,182 @@
+"""Events the three services publish. Each names the command it answers where there is one (M5)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.contracts.commands import OrderLine, ProductionDays, Quantity
+from shared.contracts.envelope import EntityId, Message, UtcInstant
+from shared.contracts.reasons import RejectionReason
+
+
+class CommandRejected(Message):
+    """The answer to a command that changed nothing, with a reason a program and a person can read."""
+
+    type: Literal["command.rejected"] = "command.rejected"
+    command_id: UUID | None  # None when the sender could not be identified
+    command_type: str | None = None
+    reason: RejectionReason
+    message: str
+    seller_id: str | None = None
+    storefront_id: str | None = None
+    order_id: str | None = None
+    listing_id: str | None = None
+
+
+# --- inventory.events -------------------------------------------------------------------------
+
+
+class ListingState(Message):
+    seller_id: EntityId
+    listing_id: EntityId
+    quantity: Quantity
+    production_days: ProductionDays
+    command_id: UUID
+
+
+class ListingCreated(ListingState):
+    type: Literal["listing.created"] = "listing.created"
+
+
+class ListingUpdated(ListingState):
+    type: Literal["listing.updated"] = "listing.updated"
+
+
+class ReservedLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    listing_id: EntityId
+    quantity: int
+    # The listing's production time when the units were reserved: it fixes the ship-by date (R7).
+    production_days: ProductionDays
+
+
+class OrderEvent(Message):
+    storefront_id: EntityId
+    order_id: EntityId
+    seller_id: EntityId
+
+
+class StockReserved(OrderEvent):
+    """Every line of the order was reserved, atomically (R3, R6)."""
+
+    type: Literal["stock.reserved"] = "stock.reserved"
+    lines: list[ReservedLine]
+
+
+class StockReservationFailed(OrderEvent):
+    """At least one line could not be reserved; nothing was (R6)."""
+
+    type: Literal["stock.reservation_failed"] = "stock.reservation_failed"
+    reason: RejectionReason
+    message: str
+    listing_id: str | None = None
+
+
+class StockRestored(OrderEvent):
+    """A cancelled order's units went back to their listings (R14)."""
+
+    type: Literal["stock.restored"] = "stock.restored"
+    lines: list[OrderLine]
+
+
+# --- orders.events ----------------------------------------------------------------------------
+
+
+class OrderPlaced(OrderEvent):
+    """The order was received and is pending a reservation (R10: pending)."""
+
+    type: Literal["order.placed"] = "order.placed"
+    command_id: UUID
+    placed_at: UtcInstant
+    lines: list[OrderLine]
+
+
+class OrderAccepted(OrderEvent):
+    """The answer to an accepted PlaceOrder, with the dates fixed at acceptance (R7)."""
+
+    type: Literal["order.accepted"] = "order.accepted"
+    command_id: UUID
+    placed_at: UtcInstant
+    timezone: str
+    order_date: date
+    ship_by_date: date
+    confirm_by_date: date
+    # The instants the dates end in the marketplace zone (T2): the deadlines service's timers.
+    ship_by_deadline: UtcInstant
+    confirm_by_deadline: UtcInstant
+
+
+class OrderRejected(OrderEvent):
+    """The answer to a rejected PlaceOrder (R6)."""
+
+    type: Literal["order.rejected"] = "order.rejected"
+    command_id: UUID
+    reason: RejectionReason
+    message: str
+
+
+class ShipmentConfirmed(OrderEvent):
+    """The answer to an accepted ConfirmShipment (R8)."""
+
+    type: Literal["shipment.confirmed"] = "shipment.confirmed"
+    command_id: UUID
+    confirmed_at: UtcInstant
+    ship_date: date
+    shipping_method: str
+    carrier: str
+    tracking_id: str
+    memo: str | None = None
+    late: bool
+
+
+class OrderCancelled(OrderEvent):
+    """The order was cancelled because shipment was not confirmed in time (R12)."""
+
+    type: Literal["order.cancelled"] = "order.cancelled"
+    reason: str
+    seller_paid: Literal[False] = False
+    lines: list[OrderLine]
+
+
+# --- deadlines.events -------------------------------------------------------------------------
+
+
+class LateShipmentPenalty(OrderEvent):
+    """The ship-by date ended without a confirmed shipment (R11)."""
+
+    type: Literal["penalty.late_shipment"] = "penalty.late_shipment"
+    deadline: UtcInstant
+    ship_by_date: date
+    reason: str
+
+
+class CancellationIssued(OrderEvent):
+    """The confirm-by date ended without a confirmed shipment: cancel, seller not paid (R12)."""
+
+    type: Literal["order.cancellation_issued"] = "order.cancellation_issued"
+    deadline: UtcInstant
+    confirm_by_date: date
+    reason: str
+    seller_paid: Literal[False] = False
+
+
+# --- deadletters ------------------------------------------------------------------------------
+
+
+class DeadLetter(Message):
+    """A message a consumer could not use, kept with its original bytes and the error (M3)."""
+
+    type: Literal["dead_letter"] = "dead_letter"
+    service: str
+    source_topic: str
+    partition: int
+    offset: int
+    key_base64: str | None
+    value_base64: str
+    error_kind: str
+    error: str

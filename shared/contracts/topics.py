@@ -1,0 +1,117 @@
+"""The topic registry: every topic, what keys it, how many partitions, and the messages on it.
+
+Services, topic creation, the compose file check and the schema generator all read this table,
+so a topic exists in exactly one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Union
+
+from pydantic import Field, TypeAdapter
+
+from shared.contracts import commands, events
+from shared.contracts.envelope import Message
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    key: str  # what the record key is, in words (M4: messages about one order share a key)
+    partitions: int
+    messages: tuple[type[Message], ...]
+    description: str
+
+    def adapter(self) -> TypeAdapter[Any]:
+        return _adapter(self)
+
+
+INVENTORY_COMMANDS = Topic(
+    name="inventory.commands",
+    key="listing id",
+    partitions=3,
+    messages=(commands.CreateListing, commands.UpdateListing),
+    description="Sellers create and edit listings.",
+)
+ORDERS_COMMANDS = Topic(
+    name="orders.commands",
+    key="order key (storefront id/order id)",
+    partitions=3,
+    messages=(commands.PlaceOrder, commands.ConfirmShipment),
+    description="Storefronts place orders; sellers confirm shipments.",
+)
+INVENTORY_EVENTS = Topic(
+    name="inventory.events",
+    key="listing id for listing events, order key for stock movements",
+    partitions=3,
+    messages=(
+        events.ListingCreated,
+        events.ListingUpdated,
+        events.StockReserved,
+        events.StockReservationFailed,
+        events.StockRestored,
+        events.CommandRejected,
+    ),
+    description="What the inventory service decided.",
+)
+ORDERS_EVENTS = Topic(
+    name="orders.events",
+    key="order key (storefront id/order id)",
+    partitions=3,
+    messages=(
+        events.OrderPlaced,
+        events.OrderAccepted,
+        events.OrderRejected,
+        events.ShipmentConfirmed,
+        events.OrderCancelled,
+        events.CommandRejected,
+    ),
+    description="What the orders service decided.",
+)
+DEADLINES_EVENTS = Topic(
+    name="deadlines.events",
+    key="order key (storefront id/order id)",
+    partitions=3,
+    messages=(events.LateShipmentPenalty, events.CancellationIssued),
+    description="Deadlines that passed without a confirmed shipment.",
+)
+DEAD_LETTERS = Topic(
+    name="deadletters",
+    key="the original record's key",
+    partitions=1,
+    messages=(events.DeadLetter,),
+    description="Messages a consumer could not use, with their original bytes and the error.",
+)
+
+ALL_TOPICS: tuple[Topic, ...] = (
+    INVENTORY_COMMANDS,
+    ORDERS_COMMANDS,
+    INVENTORY_EVENTS,
+    ORDERS_EVENTS,
+    DEADLINES_EVENTS,
+    DEAD_LETTERS,
+)
+
+
+def order_key(storefront_id: str, order_id: str) -> str:
+    """The Kafka key of everything about one order (M4). Ids cannot contain '/', so it is unambiguous."""
+    return f"{storefront_id}/{order_id}"
+
+
+_adapters: dict[str, TypeAdapter[Any]] = {}
+
+
+def _adapter(topic: Topic) -> TypeAdapter[Any]:
+    if topic.name not in _adapters:
+        union = topic.messages[0] if len(topic.messages) == 1 else Union[topic.messages]  # noqa: UP007
+        _adapters[topic.name] = TypeAdapter(Annotated[union, Field(discriminator="type")])
+    return _adapters[topic.name]
+
+
+def topic_of(message_type: type[Message]) -> Topic:
+    """The one topic a message type travels on (CommandRejected: ask the publishing service)."""
+    homes = [t for t in ALL_TOPICS if message_type in t.messages]
+    if len(homes) != 1:
+        raise LookupError(f"{message_type.__name__} travels on {len(homes)} topics; name the topic")
+    return homes[0]

@@ -1,0 +1,1 @@
+"""Kafka at the edge: the broker, topic creation, the outbox relay and the consuming pipeline."""

@@ -1,0 +1,83 @@
+"""The outbox relay: publishes committed outbox rows to Kafka in id order, then deletes them.
+
+Invariants
+- A row is deleted only after Kafka acknowledged it (acks=all), so nothing committed is lost;
+  a crash between the two republishes the batch, and consumers' inboxes drop the repeats.
+- One relay per database publishes at a time (a transaction-scoped advisory lock), so records
+  keep the order their transactions committed in.
+- It wakes on NOTIFY from the writing transaction and also polls, because notifications can be lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+
+from shared.logs import get_logger
+from shared.storage.outbox import NOTIFY_CHANNEL
+
+# (topic, key, payload, headers) -> a future resolved when Kafka acknowledged the record.
+Enqueue = Callable[[str, bytes, bytes, dict[str, str]], Awaitable[asyncio.Future[Any]]]
+
+log = get_logger()
+
+
+class OutboxRelay:
+    def __init__(self, pool: asyncpg.Pool, enqueue: Enqueue, *, poll_seconds: float = 1.0, batch_size: int = 500) -> None:
+        self._pool = pool
+        self._enqueue = enqueue
+        self._poll_seconds = poll_seconds
+        self._batch_size = batch_size
+        self._wake = asyncio.Event()
+
+    async def run(self) -> None:
+        listener = await self._pool.acquire()
+        try:
+            await listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
+            while True:
+                try:
+                    published = await self.publish_pending()
+                except (OSError, asyncpg.PostgresConnectionError) as exc:
+                    log.warning("outbox.relay_retry", error=str(exc))
+                    published = 0
+                if published == self._batch_size:
+                    continue  # more may be waiting
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                except TimeoutError:
+                    pass
+                self._wake.clear()
+        finally:
+            await self._pool.release(listener)
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch; returns how many rows went out."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            if not await conn.fetchval("select pg_try_advisory_xact_lock(hashtext('outbox_relay'))"):
+                return 0
+            rows = await conn.fetch(
+                "select id, event_id, topic, key, message_type, payload from outbox order by id limit $1",
+                self._batch_size,
+            )
+            if not rows:
+                return 0
+            # Enqueue in id order (the producer keeps that order per partition), then wait for all acks.
+            acks = [
+                await self._enqueue(
+                    row["topic"],
+                    row["key"].encode(),
+                    bytes(row["payload"]),
+                    {"event_id": str(row["event_id"]), "message_type": row["message_type"]},
+                )
+                for row in rows
+            ]
+            await asyncio.gather(*acks)
+            await conn.execute("delete from outbox where id = any($1::bigint[])", [row["id"] for row in rows])
+            log.debug("outbox.published", count=len(rows))
+            return len(rows)

@@ -1,0 +1,147 @@
+"""Wiring one service process: database, migrations, topics, subscribers and the outbox relay.
+
+Each service hands this its name, settings, migrations folder and what to apply for each topic
+it reads; everything else about running on Kafka and PostgreSQL is the same for all three.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from faststream import AckPolicy, FastStream
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import ValidationError
+
+from shared.contracts.topics import Topic
+from shared.logs import configure, get_logger
+from shared.messaging.admin import BrokerUnavailable, ensure_topics
+from shared.messaging.broker import make_broker
+from shared.messaging.consumer import Answers, Apply, Pipeline
+from shared.messaging.relay import OutboxRelay
+from shared.settings import ServiceSettings
+from shared.storage.database import DatabaseUnavailable, create_pool, describe
+from shared.storage.migrate import MigrationError, migrate
+
+log = get_logger()
+
+
+@dataclass(frozen=True)
+class Subscription:
+    topic: Topic
+    apply: Apply
+    answers: Answers | None = None
+
+
+@dataclass
+class Service:
+    name: str
+    settings: ServiceSettings
+    migrations: Path
+    subscriptions: list[Subscription]
+    background: list[Callable[[asyncpg.Pool], Awaitable[None]]] = field(default_factory=list)
+
+    def app(self) -> FastStream:
+        broker = make_broker(self.settings.kafka_bootstrap_servers, self.name)
+        prefix = self.settings.topic_prefix
+        pipelines: dict[str, Pipeline] = {}
+        tasks: list[asyncio.Task[Any]] = []
+        pool_box: list[asyncpg.Pool] = []
+
+        # Subscribers are declared now; their pipelines need the pool, so they are bound at start-up.
+        for sub in self.subscriptions:
+            self._subscribe(broker, sub.topic, pipelines, prefix)
+
+        app = FastStream(broker)
+
+        @app.on_startup
+        async def start_storage() -> None:
+            pool = await create_pool(self.settings.database_url)
+            pool_box.append(pool)
+            async with pool.acquire() as conn:
+                applied = await migrate(conn, self.name, self.migrations)
+            log.info("service.migrated", database=describe(self.settings.database_url), applied=applied)
+            await ensure_topics(
+                self.settings.kafka_bootstrap_servers,
+                prefix=self.settings.topic_prefix,
+                replication_factor=self.settings.topic_replication_factor,
+            )
+            for sub in self.subscriptions:
+                pipelines[sub.topic.name] = Pipeline(self.name, sub.topic, pool, sub.apply, sub.answers)
+
+        @app.after_startup
+        async def start_background() -> None:
+            pool = pool_box[0]
+
+            async def enqueue(topic: str, key: bytes, payload: bytes, headers: dict[str, str]) -> Any:
+                return await broker.publish(payload, prefix + topic, key=key, headers=headers, no_confirm=True)
+
+            relay = OutboxRelay(pool, enqueue, poll_seconds=self.settings.outbox_poll_seconds)
+            tasks.append(asyncio.create_task(_supervised("outbox_relay", relay.run)))
+            for job in self.background:
+                tasks.append(asyncio.create_task(_supervised(job.__name__, lambda job=job: job(pool))))
+            log.info("service.started", kafka=self.settings.kafka_bootstrap_servers, zone=self.settings.marketplace_timezone)
+
+        @app.on_shutdown
+        async def stop_background() -> None:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+        @app.after_shutdown
+        async def close_storage() -> None:
+            for pool in pool_box:
+                await pool.close()
+            log.info("service.stopped")
+
+        return app
+
+    def _subscribe(self, broker: KafkaBroker, topic: Topic, pipelines: dict[str, Pipeline], prefix: str) -> None:
+        async def handle(body: bytes, message: KafkaMessage) -> None:
+            await pipelines[topic.name].handle(body, message.raw_message)
+
+        broker.subscriber(
+            prefix + topic.name,
+            group_id=f"{prefix}{self.name}.{topic.name}",  # one group per service and subscription
+            auto_offset_reset="earliest",  # a new group must not skip what was published before it joined
+            ack_policy=AckPolicy.NACK_ON_ERROR,  # commit after success; retry (never skip) on failure
+            title=f"{self.name}:{topic.name}",
+        )(handle)
+
+
+async def _supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:
+    """Keep a background loop alive: log a crash and start it again after a pause."""
+    while True:
+        try:
+            await run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("service.background_crashed", task=name)
+            await asyncio.sleep(1.0)
+
+
+def main(build: Callable[[], Service]) -> None:
+    """Run a service until SIGINT/SIGTERM; configuration and connection problems end in one line."""
+    try:
+        service = build()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        sys.exit(f"configuration error: {problems}")
+    configure(service.name, service.settings.log_level)
+    try:
+        asyncio.run(service.app().run())
+    except (DatabaseUnavailable, BrokerUnavailable, MigrationError) as exc:
+        sys.exit(f"{service.name}: {exc}")
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,51 @@
+"""Settings every service reads from its environment. Every default works with `make run`'s local stack."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AwareDatetime, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.clock import Clock, make_clock
+
+LOCAL_KAFKA = "127.0.0.1:19092"
+
+
+def local_database_url(database: str) -> str:
+    return f"postgresql://fulfil:fulfil@127.0.0.1:15432/{database}"
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    kafka_bootstrap_servers: str = LOCAL_KAFKA
+    database_url: str = Field(default="", description="postgresql:// URL of this service's own database")
+    # Prepended to every topic name: lets environments (or test runs) share one Kafka cluster.
+    topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$")
+    topic_replication_factor: int = Field(default=1, ge=1)
+    marketplace_timezone: str = "UTC"  # T1
+    log_level: str = "INFO"
+    # T3: a shared shifted/accelerated clock; unset means the system clock.
+    clock_real_anchor: AwareDatetime | None = None
+    clock_simulated_anchor: AwareDatetime | None = None
+    clock_speed: float = Field(default=1.0, gt=0)
+    # How often the outbox relay looks for rows when no notification woke it.
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
+
+    @field_validator("marketplace_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.marketplace_timezone)
+
+    def clock(self) -> Clock:
+        return make_clock(self.clock_real_anchor, self.clock_simulated_anchor, self.clock_speed)

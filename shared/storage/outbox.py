@@ -1,0 +1,31 @@
+"""Writing events to the outbox, inside the caller's transaction (M2)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from shared.contracts.codec import encode
+from shared.contracts.envelope import Message
+from shared.contracts.topics import Topic
+
+NOTIFY_CHANNEL = "outbox"
+
+
+async def add(conn: asyncpg.Connection, topic: Topic, key: str, message: Message) -> None:
+    """Queue `message` for publication when the caller's transaction commits.
+
+    An event id already queued is skipped, so a deterministic id makes a retried write harmless.
+    """
+    if type(message) not in topic.messages:
+        raise ValueError(f"{message.type} does not travel on {topic.name}")
+    await conn.execute(
+        """insert into outbox (event_id, topic, key, message_type, payload)
+           values ($1, $2, $3, $4, $5) on conflict (event_id) do nothing""",
+        message.event_id,
+        topic.name,
+        key,
+        message.type,
+        encode(message),
+    )
+    # Delivered at commit, and only then: wakes the relay without it polling.
+    await conn.execute("select pg_notify($1, '')", NOTIFY_CHANNEL)

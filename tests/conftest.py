@@ -1,0 +1,46 @@
+"""Fixtures shared by every test layer. Real-service fixtures live in tests/integration and tests/e2e."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from shared.messaging.admin import ensure_topics
+from tests.support.databases import create_database, drop_database
+from tests.support.infra import Infra, real_services
+
+SERVICES = ("inventory", "orders", "deadlines")
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    try:
+        with real_services() as found:
+            yield found
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture
+def run_id() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+async def topic_prefix(infra: Infra, run_id: str) -> str:
+    """Topics of their own for one test, created before anything reads them."""
+    prefix = f"test-{run_id}."
+    await ensure_topics(infra.kafka_bootstrap_servers, prefix=prefix)
+    return prefix
+
+
+@pytest.fixture
+async def service_databases(infra: Infra, run_id: str) -> AsyncIterator[dict[str, str]]:
+    """A fresh database for each service, dropped after the test."""
+    names = {service: f"{service}_{run_id}" for service in SERVICES}
+    urls = {service: await create_database(infra.postgres_url, name) for service, name in names.items()}
+    yield urls
+    for name in names.values():
+        await drop_database(infra.postgres_url, name)

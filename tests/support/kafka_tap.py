@@ -1,0 +1,88 @@
+"""Reading and writing real topics from tests: publish contract messages, wait for the events that follow."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from shared.contracts.codec import DecodeError, decode, encode
+from shared.contracts.envelope import Message
+from shared.contracts.topics import ALL_TOPICS, Topic
+
+M = TypeVar("M", bound=Message)
+
+
+class Publisher:
+    def __init__(self, bootstrap_servers: str, prefix: str) -> None:
+        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True)
+        self._prefix = prefix
+
+    async def __aenter__(self) -> Publisher:
+        await self._producer.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._producer.stop()
+
+    async def send(self, topic: Topic, key: str, message: Message) -> None:
+        await self._producer.send_and_wait(self._prefix + topic.name, encode(message), key=key.encode())
+
+    async def send_raw(self, topic: Topic, key: str, value: bytes) -> None:
+        await self._producer.send_and_wait(self._prefix + topic.name, value, key=key.encode())
+
+
+class Tap:
+    """Collects every message on the given topics from their beginning, decoded by their contracts."""
+
+    def __init__(self, bootstrap_servers: str, prefix: str, topics: Iterable[Topic] = ALL_TOPICS) -> None:
+        self._topics = {prefix + t.name: t for t in topics}
+        self._consumer = AIOKafkaConsumer(
+            *self._topics, bootstrap_servers=bootstrap_servers, auto_offset_reset="earliest", enable_auto_commit=False
+        )
+        self.seen: list[tuple[str, str | None, Message]] = []  # (logical topic, key, message)
+        self.undecodable: list[tuple[str, bytes]] = []
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Tap:
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._collect())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._consumer.stop()
+
+    async def _collect(self) -> None:
+        async for record in self._consumer:
+            topic = self._topics[record.topic]
+            try:
+                message = decode(topic, record.value)
+            except DecodeError:
+                self.undecodable.append((topic.name, record.value))
+                continue
+            async with self._changed:
+                self.seen.append((topic.name, record.key.decode() if record.key else None, message))
+                self._changed.notify_all()
+
+    def of_type(self, kind: type[M], where: Callable[[M], bool] = lambda _: True) -> list[M]:
+        return [m for _, _, m in self.seen if isinstance(m, kind) and where(m)]
+
+    async def wait_for(self, kind: type[M], where: Callable[[M], bool] = lambda _: True, *, count: int = 1, timeout: float = 60.0) -> list[M]:
+        """Wait until at least `count` messages of `kind` matching `where` were seen."""
+
+        async def enough() -> list[M]:
+            async with self._changed:
+                await self._changed.wait_for(lambda: len(self.of_type(kind, where)) >= count)
+            return self.of_type(kind, where)
+
+        try:
+            return await asyncio.wait_for(enough(), timeout)
+        except TimeoutError:
+            seen = [f"{t}:{m.type}" for t, _, m in self.seen[-20:]]
+            raise AssertionError(f"timed out waiting for {count} {kind.__name__}; last seen: {seen}") from None
