@@ -16,11 +16,14 @@ SERVICES = ("inventory", "orders", "deadlines")
 
 @pytest.fixture(scope="session")
 def infra() -> Iterator[Infra]:
+    problem = None
     try:
         with real_services() as found:
             yield found
     except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        problem = str(exc)
+    if problem:  # outside the except block, so the failure is one line, not a chained traceback
+        pytest.fail(problem, pytrace=False)
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ class Message(BaseModel):
 
     def correlation(self) -> dict[str, str]:
         """The correlating ids this message carries, for structured logs."""
-        ids = {"event_id": str(self.event_id), "type": self.type}
+        ids = {"message_id": str(self.event_id), "message_type": self.type}
         for name in self.correlation_fields:
             value = getattr(self, name, None)
             if value is not None:

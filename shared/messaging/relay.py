@@ -51,6 +51,7 @@ class OutboxRelay:
                     pass
                 self._wake.clear()
         finally:
+            await listener.remove_listener(NOTIFY_CHANNEL, self._on_notify)
             await self._pool.release(listener)
 
     def _on_notify(self, *_: object) -> None:

@@ -7,8 +7,8 @@ import pytest
 
 from tests.conftest import SERVICES
 from tests.support.infra import Infra
-from tests.support.kafka_tap import Publisher, Tap
-from tests.support.processes import ServiceProcess
+from devtools.kafka_io import Publisher, Tap
+from devtools.launcher import ServiceProcess
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ import pytest
 from shared.contracts import commands, events
 from shared.contracts.reasons import RejectionReason
 from shared.contracts.topics import INVENTORY_COMMANDS, ORDERS_COMMANDS, order_key
-from tests.support.kafka_tap import Publisher, Tap
-from tests.support.processes import ServiceProcess
+from devtools.kafka_io import Publisher, Tap
+from devtools.launcher import ServiceProcess
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e

@@ -1,4 +1,4 @@
-"""Running the services as real, separate processes, as they run in production."""
+"""Running the services as real, separate processes, as they run in production (tests, demo, harnesses)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 @dataclass

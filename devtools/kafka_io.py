@@ -1,4 +1,4 @@
-"""Reading and writing real topics from tests: publish contract messages, wait for the events that follow."""
+"""Talking to real topics from outside the services: publish contract messages, collect what follows."""
 
 from __future__ import annotations
 
@@ -37,8 +37,15 @@ class Publisher:
 class Tap:
     """Collects every message on the given topics from their beginning, decoded by their contracts."""
 
-    def __init__(self, bootstrap_servers: str, prefix: str, topics: Iterable[Topic] = ALL_TOPICS) -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        prefix: str = "",
+        topics: Iterable[Topic] = ALL_TOPICS,
+        on_message: Callable[[str, Message], None] | None = None,
+    ) -> None:
         self._topics = {prefix + t.name: t for t in topics}
+        self._on_message = on_message
         self._consumer = AIOKafkaConsumer(
             *self._topics, bootstrap_servers=bootstrap_servers, auto_offset_reset="earliest", enable_auto_commit=False
         )
@@ -69,6 +76,8 @@ class Tap:
             async with self._changed:
                 self.seen.append((topic.name, record.key.decode() if record.key else None, message))
                 self._changed.notify_all()
+            if self._on_message is not None:
+                self._on_message(topic.name, message)
 
     def of_type(self, kind: type[M], where: Callable[[M], bool] = lambda _: True) -> list[M]:
         return [m for _, _, m in self.seen if isinstance(m, kind) and where(m)]

@@ -1,0 +1,69 @@
+# Two commands do all set-up on a fresh machine:
+#   make run    the system's main job: Kafka, PostgreSQL, the three services and a storefront demo
+#   make test   every test against a real Kafka broker and a real PostgreSQL
+# Both create the virtualenv and start (then stop) whatever servers are not already running.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STACK := $(PY) scripts/stack.py
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-unit test-integration test-e2e stack-up stack-down stack-status schemas schemas-check lock clean
+
+help: ## list the targets
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.lock requirements-dev.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	@touch $@
+
+install: $(VENV)/.installed ## create the virtualenv with the pinned dependencies
+
+run: install ## run the stack, the three services and a storefront demo (Ctrl-C stops all)
+	$(STACK) exec -- $(PY) -m devtools.demo $(DEMO_ARGS)
+
+test: install ## run every test against real Kafka and PostgreSQL (started if needed)
+	$(STACK) exec -- $(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: install ## pure tests only: no servers needed
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: install ## tests against real Kafka and PostgreSQL
+	$(STACK) exec -- $(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+test-e2e: install ## the services as processes against real Kafka and PostgreSQL
+	$(STACK) exec -- $(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+stack-up: install ## start Kafka and PostgreSQL in the background (idempotent)
+	$(STACK) up
+
+stack-down: install ## stop them
+	$(STACK) down
+
+stack-status: install ## are they running?
+	$(STACK) status
+
+schemas: install ## regenerate the committed JSON Schemas and AsyncAPI document from the models
+	$(PY) -m shared.contracts.generate
+
+schemas-check: install ## fail if the committed schemas differ from the models
+	$(PY) -m shared.contracts.generate --check
+
+lock: ## re-pin the dependencies from pyproject.toml into requirements*.lock
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -e .
+	{ echo '# Runtime dependencies, pinned. Regenerate with `make lock`.'; .lock-venv/bin/pip freeze --exclude-editable; } > requirements.lock
+	.lock-venv/bin/pip install --quiet -e '.[test]'
+	{ echo '# Test and development tools, on top of the runtime pins. Regenerate with `make lock`.'; echo '-r requirements.lock'; \
+	  .lock-venv/bin/pip freeze --exclude-editable | grep -v -i -F -x -f requirements.lock; } > requirements-dev.lock
+	rm -rf .lock-venv
+
+clean: ## stop the servers and delete their data, the virtualenv and caches
+	-[ -x $(PY) ] && $(STACK) down
+	rm -rf .stack $(VENV) .pytest_cache .hypothesis
