@@ -63,7 +63,7 @@ class Service:
 
         @app.on_startup
         async def start_storage() -> None:
-            pool = await create_pool(self.settings.database_url)
+            pool = await create_pool(self.settings.database_url, timeout=self.settings.startup_timeout_seconds)
             pool_box.append(pool)
             async with pool.acquire() as conn:
                 applied = await migrate(conn, self.name, self.migrations)
@@ -72,6 +72,7 @@ class Service:
                 self.settings.kafka_bootstrap_servers,
                 prefix=self.settings.topic_prefix,
                 replication_factor=self.settings.topic_replication_factor,
+                timeout=self.settings.startup_timeout_seconds,
             )
             for sub in self.subscriptions:
                 pipelines[sub.topic.name] = Pipeline(self.name, sub.topic, pool, sub.apply, sub.answers)

@@ -31,6 +31,8 @@ class ServiceSettings(BaseSettings):
     clock_real_anchor: AwareDatetime | None = None
     clock_simulated_anchor: AwareDatetime | None = None
     clock_speed: float = Field(default=1.0, gt=0)
+    # How long start-up waits for Kafka and PostgreSQL to answer before giving up with one line.
+    startup_timeout_seconds: float = Field(default=60.0, gt=0)
     # How often the outbox relay looks for rows when no notification woke it.
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
 

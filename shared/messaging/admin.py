@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
@@ -20,19 +23,27 @@ async def ensure_topics(
     prefix: str = "",
     replication_factor: int = 1,
     topics: tuple[Topic, ...] = ALL_TOPICS,
-    attempts: int = 30,
+    timeout: float = 60.0,
 ) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="topic-admin")
-    for attempt in range(attempts):
+    """Create the missing topics, waiting up to `timeout` seconds for the broker to answer."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + timeout
+    attempt = 0
+    while True:
+        attempt += 1
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="topic-admin", request_timeout_ms=10_000)
         try:
-            await admin.start()
+            with _quiet("aiokafka"):  # one line at the end says it all; no error per retry
+                await admin.start()
             break
         except KafkaConnectionError:
-            await asyncio.sleep(min(0.2 * (attempt + 1), 2.0))
-    else:
-        raise BrokerUnavailable(
-            f"Kafka at {bootstrap_servers} did not answer; is the broker running? (`make stack-up` starts it)"
-        )
+            await admin.close()
+            if loop.time() >= give_up:
+                raise BrokerUnavailable(
+                    f"Kafka at {bootstrap_servers} did not answer within {timeout:g}s; is the broker running there? "
+                    "(`make stack-up` starts the local one)"
+                ) from None
+            await asyncio.sleep(min(0.2 * attempt, 2.0))
     try:
         existing = set(await admin.list_topics())
         missing = [
@@ -47,6 +58,17 @@ async def ensure_topics(
                 pass  # another service created them first
     finally:
         await admin.close()
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    logger = logging.getLogger(logger_name)
+    before = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
 
 
 def main() -> None:

@@ -19,19 +19,25 @@ def describe(url: str) -> str:
     return f"{parts.scheme}://{parts.username or ''}@{host}:{parts.port or 5432}{parts.path}"
 
 
-async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10, attempts: int = 30) -> asyncpg.Pool:
-    """A connection pool, retrying for a while so a service may start before its database."""
+async def create_pool(url: str, *, timeout: float = 60.0, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    """A connection pool, retrying for up to `timeout` seconds so a service may start before its database."""
     if not url.startswith(("postgresql://", "postgres://")):
         raise DatabaseUnavailable(f"DATABASE_URL must be a postgresql:// URL, got {url[:40]!r}")
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + timeout
     last: Exception | None = None
-    for attempt in range(attempts):
+    attempt = 0
+    while loop.time() < give_up:
+        attempt += 1
         try:
             return await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, command_timeout=60)
         except (asyncpg.InvalidPasswordError, asyncpg.InvalidCatalogNameError, asyncpg.InvalidAuthorizationSpecificationError) as exc:
+            # Wrong credentials or database name will not fix themselves: say so at once.
             raise DatabaseUnavailable(f"cannot use database {describe(url)}: {exc}") from None
         except (OSError, asyncpg.CannotConnectNowError, asyncio.TimeoutError) as exc:
             last = exc
-            await asyncio.sleep(min(0.2 * (attempt + 1), 2.0))
+            await asyncio.sleep(min(0.2 * attempt, 2.0, max(give_up - loop.time(), 0)))
     raise DatabaseUnavailable(
-        f"database {describe(url)} did not answer ({last}); is PostgreSQL running? (`make stack-up` starts it)"
+        f"database {describe(url)} did not answer within {timeout:g}s ({last}); "
+        "is PostgreSQL running there? (`make stack-up` starts the local one)"
     )

@@ -1,0 +1,87 @@
+"""The outbox relay against real PostgreSQL and Kafka: committed events reach Kafka in order, once
+the transaction commits, and are deleted only after Kafka acknowledged them (M2)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from devtools.kafka_io import Tap
+from shared.contracts import events
+from shared.contracts.topics import INVENTORY_EVENTS
+from shared.messaging.relay import OutboxRelay
+from shared.storage import outbox
+from tests.integration.conftest import MakePool
+from tests.support.infra import Infra
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.integration
+
+
+def created(listing: str) -> events.ListingCreated:
+    return events.ListingCreated(command_id=uuid.uuid4(), seller_id="s", listing_id=listing, quantity=1, production_days=2)
+
+
+async def test_M2_relay_publishes_committed_events_in_order_and_never_rolled_back_ones(
+    infra: Infra, topic_prefix: str, migrated_pool: MakePool
+) -> None:
+    pool = await migrated_pool("inventory")
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap_servers, acks="all", enable_idempotence=True)
+    await producer.start()
+
+    async def enqueue(topic: str, key: bytes, payload: bytes, headers: dict[str, str]) -> asyncio.Future:  # type: ignore[type-arg]
+        return await producer.send(topic_prefix + topic, payload, key=key, headers=[(k, v.encode()) for k, v in headers.items()])
+
+    committed = [created(f"l{i}") for i in range(5)]
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            for event in committed:
+                await outbox.add(conn, INVENTORY_EVENTS, "same-key", event)
+        with pytest.raises(RuntimeError):
+            async with conn.transaction():
+                await outbox.add(conn, INVENTORY_EVENTS, "same-key", created("rolled-back"))
+                raise RuntimeError("the use case failed")
+
+    relay = OutboxRelay(pool, enqueue, poll_seconds=0.2)
+    try:
+        async with Tap(infra.kafka_bootstrap_servers, topic_prefix, topics=[INVENTORY_EVENTS]) as tap:
+            running = asyncio.create_task(relay.run())
+            seen = await tap.wait_for(events.ListingCreated, count=5)
+            # A later event is woken by NOTIFY or found by polling, without restarting the relay.
+            async with pool.acquire() as conn, conn.transaction():
+                await outbox.add(conn, INVENTORY_EVENTS, "same-key", created("later"))
+            seen = await tap.wait_for(events.ListingCreated, count=6)
+            # Rows go once Kafka acknowledged them.
+            await eventually(lambda: pool.fetchval("select count(*) from outbox"), lambda n: n == 0)
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
+        assert [e.event_id for e in seen] == [e.event_id for e in committed] + [seen[-1].event_id]
+        assert seen[-1].listing_id == "later"
+        assert all(e.listing_id != "rolled-back" for e in tap.of_type(events.ListingCreated))
+    finally:
+        await producer.stop()
+
+
+async def test_M2_an_unacknowledged_batch_stays_in_the_outbox(migrated_pool: MakePool) -> None:
+    pool = await migrated_pool("inventory")
+    async with pool.acquire() as conn, conn.transaction():
+        await outbox.add(conn, INVENTORY_EVENTS, "k", created("l1"))
+
+    async def broker_down(topic: str, key: bytes, payload: bytes, headers: dict[str, str]) -> asyncio.Future:  # type: ignore[type-arg]
+        raise ConnectionError("Kafka is unreachable")
+
+    with pytest.raises(ConnectionError):
+        await OutboxRelay(pool, broker_down).publish_pending()
+    assert await pool.fetchval("select count(*) from outbox") == 1
+
+
+async def test_an_event_id_queued_twice_is_published_once(migrated_pool: MakePool) -> None:
+    pool = await migrated_pool("inventory")
+    event = created("l1")
+    async with pool.acquire() as conn, conn.transaction():
+        await outbox.add(conn, INVENTORY_EVENTS, "k", event)
+        await outbox.add(conn, INVENTORY_EVENTS, "k", event)
+    assert await pool.fetchval("select count(*) from outbox") == 1

@@ -1,0 +1,64 @@
+"""M1: the committed JSON Schemas and AsyncAPI document are generated from the models, have not
+drifted, and change only compatibly within a schema version."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from services.deadlines.app import build as deadlines
+from services.inventory.app import build as inventory
+from services.orders.app import build as orders
+from shared.contracts import compat
+from shared.contracts.asyncapi import CONSUMERS
+from shared.contracts.generate import SCHEMAS, check, expected_files, messages, schema_file
+from shared.contracts.topics import ALL_TOPICS
+
+pytestmark = pytest.mark.unit
+
+
+def test_M1_committed_schemas_match_the_models() -> None:
+    assert check(expected_files()) == [], "run `make schemas` and commit the result"
+
+
+def test_M1_every_message_has_a_published_schema_with_its_envelope() -> None:
+    for message in messages():
+        schema = json.loads(schema_file(message).read_text())
+        assert {"event_id", "type", "schema_version", "occurred_at"} <= set(schema["properties"])
+        assert schema["properties"]["type"]["const"] == message.model_fields["type"].default
+
+
+def test_M1_the_asyncapi_document_names_every_topic_and_who_reads_it() -> None:
+    reads: dict[str, set[str]] = {t.name: set() for t in ALL_TOPICS}
+    for service in (inventory(), orders(), deadlines()):
+        for subscription in service.subscriptions:
+            reads[subscription.topic.name].add(service.name)
+    assert {name: set(services) for name, services in CONSUMERS.items()} == reads
+
+
+def sample() -> dict:  # type: ignore[type-arg]
+    return json.loads((SCHEMAS / "order.place.v1.json").read_text())
+
+
+def test_adding_an_optional_field_is_compatible() -> None:
+    new = sample()
+    new["properties"]["gift_note"] = {"type": "string"}
+    assert compat.problems(sample(), new) == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda s: s["properties"].pop("seller_id"),
+        lambda s: s["required"].append("occurred_at"),
+        lambda s: s["properties"]["placed_at"].update(format="date"),
+        lambda s: s["$defs"]["OrderLine"]["properties"]["quantity"].update(maximum=10),
+    ],
+    ids=["removed", "newly required", "type changed", "nested constraint changed"],
+)
+def test_breaking_changes_are_caught(change) -> None:  # type: ignore[no-untyped-def]
+    new = copy.deepcopy(sample())
+    change(new)
+    assert compat.problems(sample(), new) != []
