@@ -132,13 +132,18 @@ async def _supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:
             await asyncio.sleep(1.0)
 
 
+def configuration_error(exc: ValidationError) -> str:
+    """One line naming each bad environment variable."""
+    problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+    return f"configuration error: {problems}"
+
+
 def main(build: Callable[[], Service]) -> None:
     """Run a service until SIGINT/SIGTERM; configuration and connection problems end in one line."""
     try:
         service = build()
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
-        sys.exit(f"configuration error: {problems}")
+        sys.exit(configuration_error(exc))
     configure(service.name, service.settings.log_level)
     try:
         asyncio.run(service.app().run())

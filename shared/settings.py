@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, Field, field_validator
@@ -18,7 +18,8 @@ def local_database_url(database: str) -> str:
 
 
 class ServiceSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+    # An empty variable (`FOO=` from a compose passthrough) means "not set", not an empty value.
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", env_ignore_empty=True)
 
     kafka_bootstrap_servers: str = LOCAL_KAFKA
     database_url: str = Field(default="", description="postgresql:// URL of this service's own database")
@@ -26,7 +27,7 @@ class ServiceSettings(BaseSettings):
     topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$")
     topic_replication_factor: int = Field(default=1, ge=1)
     marketplace_timezone: str = "UTC"  # T1
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # T3: a shared shifted/accelerated clock; unset means the system clock.
     clock_real_anchor: AwareDatetime | None = None
     clock_simulated_anchor: AwareDatetime | None = None
@@ -35,6 +36,11 @@ class ServiceSettings(BaseSettings):
     startup_timeout_seconds: float = Field(default=60.0, gt=0)
     # How often the outbox relay looks for rows when no notification woke it.
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("marketplace_timezone")
     @classmethod

@@ -73,15 +73,22 @@ def _quiet(logger_name: str) -> Iterator[None]:
 
 def main() -> None:
     """`python -m shared.messaging.admin`: create the topics, configured like the services."""
+    from pydantic import ValidationError
+
+    from shared.runtime import configuration_error
     from shared.settings import ServiceSettings
 
-    settings = ServiceSettings()
+    try:
+        settings = ServiceSettings()
+    except ValidationError as exc:
+        raise SystemExit(configuration_error(exc)) from None
     try:
         asyncio.run(
             ensure_topics(
                 settings.kafka_bootstrap_servers,
                 prefix=settings.topic_prefix,
                 replication_factor=settings.topic_replication_factor,
+                timeout=settings.startup_timeout_seconds,
             )
         )
     except BrokerUnavailable as exc:

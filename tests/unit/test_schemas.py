@@ -62,3 +62,13 @@ def test_breaking_changes_are_caught(change) -> None:  # type: ignore[no-untyped
     new = copy.deepcopy(sample())
     change(new)
     assert compat.problems(sample(), new) != []
+
+
+def test_the_architecture_page_lists_every_topic_and_message() -> None:
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text()
+    for topic in ALL_TOPICS:
+        assert f"`{topic.name}`" in page, f"docs/architecture.md does not list {topic.name}"
+        for message in topic.messages:
+            assert f"`{message.model_fields['type'].default}`" in page, f"docs/architecture.md lacks {message.__name__}"
