@@ -68,5 +68,5 @@ def build_broker() -> KafkaBroker:
 
 
 broker = build_broker()
-app = FastStream(broker)
 specification = AsyncAPI(broker, title="Handmade fulfilment", version="1.0.0")
+app = FastStream(broker, specification=specification)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import pytest
 
@@ -65,10 +66,26 @@ def test_breaking_changes_are_caught(change) -> None:  # type: ignore[no-untyped
 
 
 def test_the_architecture_page_lists_every_topic_and_message() -> None:
-    from pathlib import Path
 
     page = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text()
     for topic in ALL_TOPICS:
         assert f"`{topic.name}`" in page, f"docs/architecture.md does not list {topic.name}"
         for message in topic.messages:
             assert f"`{message.model_fields['type'].default}`" in page, f"docs/architecture.md lacks {message.__name__}"
+
+
+def test_M1_faststream_docs_gen_writes_the_committed_asyncapi_document(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    faststream = Path(sys.executable).with_name("faststream")
+    subprocess.run(
+        [str(faststream), "docs", "gen", "shared.contracts.asyncapi:app"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        check=True,
+        capture_output=True,
+    )
+    assert json.loads((tmp_path / "asyncapi.json").read_text()) == json.loads((repo / "docs" / "asyncapi.json").read_text())
