@@ -21,7 +21,14 @@ from devtools.launcher import REPO, ServiceProcess
 from devtools.storefront import Marketplace
 from shared.contracts import events
 from shared.contracts.envelope import Message
-from shared.contracts.topics import DEADLINES_EVENTS, INVENTORY_COMMANDS, INVENTORY_EVENTS, ORDERS_COMMANDS, ORDERS_EVENTS, order_key
+from shared.contracts.topics import (
+    DEADLINES_EVENTS,
+    INVENTORY_COMMANDS,
+    INVENTORY_EVENTS,
+    ORDERS_COMMANDS,
+    ORDERS_EVENTS,
+    order_key,
+)
 from shared.messaging.admin import BrokerUnavailable, ensure_topics
 
 SERVICES = ("inventory", "orders", "deadlines")

@@ -27,11 +27,13 @@ class Publisher:
     async def __aexit__(self, *exc: object) -> None:
         await self._producer.stop()
 
-    async def send(self, topic: Topic, key: str, message: Message) -> None:
-        await self._producer.send_and_wait(self._prefix + topic.name, encode(message), key=key.encode())
+    async def send(self, topic: Topic, key: str, message: Message, *, partition: int | None = None) -> None:
+        await self._producer.send_and_wait(self._prefix + topic.name, encode(message), key=key.encode(), partition=partition)
 
-    async def send_raw(self, topic: Topic, key: str, value: bytes) -> None:
-        await self._producer.send_and_wait(self._prefix + topic.name, value, key=key.encode())
+    async def send_raw(self, topic: Topic, key: str | None, value: bytes, *, partition: int | None = None) -> None:
+        await self._producer.send_and_wait(
+            self._prefix + topic.name, value, key=key.encode() if key is not None else None, partition=partition
+        )
 
 
 class Tap:
@@ -45,6 +47,7 @@ class Tap:
         on_message: Callable[[str, Message], None] | None = None,
     ) -> None:
         self._topics = {prefix + t.name: t for t in topics}
+        self._partitions = sum(t.partitions for t in self._topics.values())
         self._on_message = on_message
         self._consumer = AIOKafkaConsumer(
             *self._topics, bootstrap_servers=bootstrap_servers, auto_offset_reset="earliest", enable_auto_commit=False
@@ -78,6 +81,19 @@ class Tap:
                 self._changed.notify_all()
             if self._on_message is not None:
                 self._on_message(topic.name, message)
+
+    async def caught_up(self, timeout: float = 60.0) -> None:
+        """Wait until everything on the topics when this was called has been collected."""
+
+        async def reached() -> None:
+            while len(self._consumer.assignment()) < self._partitions:
+                await asyncio.sleep(0.05)
+            ends = await self._consumer.end_offsets(list(self._consumer.assignment()))
+            for tp, end in ends.items():
+                while await self._consumer.position(tp) < end:
+                    await asyncio.sleep(0.05)
+
+        await asyncio.wait_for(reached(), timeout)
 
     def of_type(self, kind: type[M], where: Callable[[M], bool] = lambda _: True) -> list[M]:
         return [m for _, _, m in self.seen if isinstance(m, kind) and where(m)]

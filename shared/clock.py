@@ -9,17 +9,24 @@ anchor and speed, so all services agree on a shifted or accelerated "now" withou
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Protocol
 
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
+    def real_seconds_until(self, instant: datetime) -> float:
+        """Real seconds to wait until this clock reads `instant` (negative if it has passed)."""
+        ...
+
 
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    def real_seconds_until(self, instant: datetime) -> float:
+        return (instant - self.now()).total_seconds()
 
 
 @dataclass(frozen=True)
@@ -40,9 +47,8 @@ class ScaledClock:
         elapsed = datetime.now(UTC) - self.real_anchor
         return self.simulated_anchor + elapsed * self.speed
 
-    def real_delay(self, simulated: timedelta) -> timedelta:
-        """How long to wait in real time for `simulated` time to pass."""
-        return simulated / self.speed
+    def real_seconds_until(self, instant: datetime) -> float:
+        return (instant - self.now()).total_seconds() / self.speed
 
 
 def make_clock(real_anchor: datetime | None, simulated_anchor: datetime | None, speed: float) -> Clock:

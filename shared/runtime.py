@@ -81,8 +81,8 @@ class Service:
         async def start_background() -> None:
             pool = pool_box[0]
 
-            async def enqueue(topic: str, key: bytes, payload: bytes, headers: dict[str, str]) -> Any:
-                return await broker.publish(payload, prefix + topic, key=key, headers=headers, no_confirm=True)
+            async def enqueue(topic: str, key: bytes, payload: bytes, headers: dict[str, str], partition: int | None) -> Any:
+                return await broker.publish(payload, prefix + topic, key=key, partition=partition, headers=headers, no_confirm=True)
 
             relay = OutboxRelay(pool, enqueue, poll_seconds=self.settings.outbox_poll_seconds)
             tasks.append(asyncio.create_task(_supervised("outbox_relay", relay.run)))

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from shared.contracts.commands import CreateListing, OrderLine, UpdateListing
-from shared.contracts.reasons import RejectionReason
+from shared.contracts.reasons import Refusal, RejectionReason
 
 
 @dataclass(frozen=True)
@@ -19,13 +19,6 @@ class Listing:
 
 
 @dataclass(frozen=True)
-class Rejection:
-    reason: RejectionReason
-    message: str
-    listing_id: str | None = None
-
-
-@dataclass(frozen=True)
 class Reservation:
     """The listings after taking every line's units, and what each line took."""
 
@@ -33,19 +26,19 @@ class Reservation:
     lines: tuple[tuple[str, int, int], ...]  # (listing id, quantity, production days at reservation)
 
 
-def create_listing(existing: Listing | None, command: CreateListing) -> Listing | Rejection:
+def create_listing(existing: Listing | None, command: CreateListing) -> Listing | Refusal:
     if existing is not None:
         if existing.seller_id != command.seller_id:
-            return Rejection(RejectionReason.FORBIDDEN, f"listing {command.listing_id} belongs to another seller", command.listing_id)
-        return Rejection(RejectionReason.LISTING_EXISTS, f"listing {command.listing_id} already exists; update it instead", command.listing_id)
+            return Refusal(RejectionReason.FORBIDDEN, f"listing {command.listing_id} belongs to another seller", "R1", command.listing_id)
+        return Refusal(RejectionReason.LISTING_EXISTS, f"listing {command.listing_id} already exists; update it instead", listing_id=command.listing_id)
     return Listing(command.listing_id, command.seller_id, command.quantity, command.production_days)
 
 
-def update_listing(existing: Listing | None, command: UpdateListing) -> Listing | Rejection:
+def update_listing(existing: Listing | None, command: UpdateListing) -> Listing | Refusal:
     if existing is None:
-        return Rejection(RejectionReason.UNKNOWN_LISTING, f"listing {command.listing_id} does not exist", command.listing_id)
+        return Refusal(RejectionReason.UNKNOWN_LISTING, f"listing {command.listing_id} does not exist", listing_id=command.listing_id)
     if existing.seller_id != command.seller_id:
-        return Rejection(RejectionReason.FORBIDDEN, f"listing {command.listing_id} belongs to another seller", command.listing_id)
+        return Refusal(RejectionReason.FORBIDDEN, f"listing {command.listing_id} belongs to another seller", "R1", command.listing_id)
     # R4: a new production time only affects orders reserved after this edit.
     return replace(
         existing,
@@ -54,7 +47,7 @@ def update_listing(existing: Listing | None, command: UpdateListing) -> Listing 
     )
 
 
-def reserve(seller_id: str, lines: Iterable[OrderLine], listings: Mapping[str, Listing]) -> Reservation | Rejection:
+def reserve(seller_id: str, lines: Iterable[OrderLine], listings: Mapping[str, Listing]) -> Reservation | Refusal:
     """Take every line's units or none (R6); a quantity never goes below zero (R3)."""
     wanted: Counter[str] = Counter()
     for line in lines:
@@ -62,16 +55,16 @@ def reserve(seller_id: str, lines: Iterable[OrderLine], listings: Mapping[str, L
     for listing_id, quantity in wanted.items():
         listing = listings.get(listing_id)
         if listing is None:
-            return Rejection(RejectionReason.UNKNOWN_LISTING, f"listing {listing_id} does not exist", listing_id)
+            return Refusal(RejectionReason.UNKNOWN_LISTING, f"listing {listing_id} does not exist", listing_id=listing_id)
         if listing.seller_id != seller_id:
-            return Rejection(RejectionReason.WRONG_SELLER, f"listing {listing_id} is not sold by {seller_id}", listing_id)
+            return Refusal(RejectionReason.WRONG_SELLER, f"listing {listing_id} is not sold by {seller_id}", listing_id=listing_id)
         if listing.quantity == 0:
-            return Rejection(RejectionReason.OUT_OF_STOCK, f"listing {listing_id} is out of stock", listing_id)
+            return Refusal(RejectionReason.OUT_OF_STOCK, f"listing {listing_id} is out of stock", listing_id=listing_id)
         if listing.quantity < quantity:
-            return Rejection(
+            return Refusal(
                 RejectionReason.INSUFFICIENT_QUANTITY,
                 f"listing {listing_id} has {listing.quantity} left, the order needs {quantity}",
-                listing_id,
+                listing_id=listing_id,
             )
     return Reservation(
         listings=tuple(replace(listings[i], quantity=listings[i].quantity - q) for i, q in wanted.items()),

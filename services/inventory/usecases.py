@@ -8,33 +8,35 @@ import asyncpg
 from services.inventory import domain, storage
 from shared.contracts import commands, events
 from shared.contracts.envelope import Message
+from shared.contracts.reasons import Refusal
 from shared.contracts.topics import INVENTORY_EVENTS, order_key
 from shared.logs import get_logger
+from shared.messaging.consumer import Delivery
 from shared.storage import outbox
 
 log = get_logger()
 
 
-async def create_listing(conn: asyncpg.Connection, command: commands.CreateListing) -> None:
+async def create_listing(conn: asyncpg.Connection, command: commands.CreateListing) -> Refusal | None:
     existing = (await storage.lock_listings(conn, [command.listing_id])).get(command.listing_id)
     decision = domain.create_listing(existing, command)
-    if isinstance(decision, domain.Rejection):
-        await _reject(conn, command, decision)
-        return
+    if isinstance(decision, Refusal):
+        return decision
     await storage.insert_listing(conn, decision)
     await outbox.add(conn, INVENTORY_EVENTS, decision.listing_id, events.ListingCreated(command_id=command.command_id, **_state(decision)))
     log.info("listing.created", quantity=decision.quantity, production_days=decision.production_days)
+    return None
 
 
-async def update_listing(conn: asyncpg.Connection, command: commands.UpdateListing) -> None:
+async def update_listing(conn: asyncpg.Connection, command: commands.UpdateListing) -> Refusal | None:
     existing = (await storage.lock_listings(conn, [command.listing_id])).get(command.listing_id)
     decision = domain.update_listing(existing, command)
-    if isinstance(decision, domain.Rejection):
-        await _reject(conn, command, decision)
-        return
+    if isinstance(decision, Refusal):
+        return decision
     await storage.save_listings(conn, [decision])
     await outbox.add(conn, INVENTORY_EVENTS, decision.listing_id, events.ListingUpdated(command_id=command.command_id, **_state(decision)))
     log.info("listing.updated", quantity=decision.quantity, production_days=decision.production_days)
+    return None
 
 
 async def reserve_stock(conn: asyncpg.Connection, placed: events.OrderPlaced) -> None:
@@ -42,7 +44,7 @@ async def reserve_stock(conn: asyncpg.Connection, placed: events.OrderPlaced) ->
     ids = {"storefront_id": placed.storefront_id, "order_id": placed.order_id, "seller_id": placed.seller_id}
     listings = await storage.lock_listings(conn, (line.listing_id for line in placed.lines))
     decision = domain.reserve(placed.seller_id, placed.lines, listings)
-    if isinstance(decision, domain.Rejection):
+    if isinstance(decision, Refusal):
         failed = events.StockReservationFailed(reason=decision.reason, message=decision.message, listing_id=decision.listing_id, **ids)
         await outbox.add(conn, INVENTORY_EVENTS, key, failed)
         log.info("stock.reservation_failed", reason=decision.reason.value, listing_id=decision.listing_id)
@@ -71,14 +73,15 @@ async def restore_stock(conn: asyncpg.Connection, cancelled: events.OrderCancell
     log.info("stock.restored", lines=len(lines))
 
 
-async def on_inventory_command(conn: asyncpg.Connection, message: Message) -> None:
+async def on_inventory_command(conn: asyncpg.Connection, message: Message, _: Delivery) -> Refusal | None:
     if isinstance(message, commands.CreateListing):
-        await create_listing(conn, message)
-    elif isinstance(message, commands.UpdateListing):
-        await update_listing(conn, message)
+        return await create_listing(conn, message)
+    if isinstance(message, commands.UpdateListing):
+        return await update_listing(conn, message)
+    return None
 
 
-async def on_order_event(conn: asyncpg.Connection, message: Message) -> None:
+async def on_order_event(conn: asyncpg.Connection, message: Message, _: Delivery) -> None:
     if isinstance(message, events.OrderPlaced):
         await reserve_stock(conn, message)
     elif isinstance(message, events.OrderCancelled):
@@ -93,16 +96,3 @@ def _state(listing: domain.Listing) -> dict[str, object]:
         "quantity": listing.quantity,
         "production_days": listing.production_days,
     }
-
-
-async def _reject(conn: asyncpg.Connection, command: commands.CreateListing | commands.UpdateListing, rejection: domain.Rejection) -> None:
-    answer = events.CommandRejected(
-        command_id=command.command_id,
-        command_type=command.type,
-        reason=rejection.reason,
-        message=rejection.message,
-        seller_id=command.seller_id,
-        listing_id=command.listing_id,
-    )
-    await outbox.add(conn, INVENTORY_EVENTS, command.listing_id, answer)
-    log.info("command.rejected", reason=rejection.reason.value)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import asyncpg
+from pydantic import Field
+
 from services.orders.usecases import OrderUseCases
+from services.orders.watermarks import emit_watermarks
 from shared.contracts.topics import DEADLINES_EVENTS, INVENTORY_EVENTS, ORDERS_COMMANDS, ORDERS_EVENTS, order_key
 from shared.messaging.consumer import Answers
 from shared.runtime import Service, Subscription
@@ -13,11 +17,18 @@ from shared.settings import ServiceSettings, local_database_url
 
 class OrdersSettings(ServiceSettings):
     database_url: str = local_database_url("orders")
+    # How often (real seconds) to publish a watermark; bounds how late a deadline fires (R15).
+    watermark_interval_seconds: float = Field(default=1.0, gt=0)
 
 
 def build(settings: OrdersSettings | None = None) -> Service:
     settings = settings or OrdersSettings()
-    cases = OrderUseCases(settings.clock(), settings.zone)
+    clock = settings.clock()
+    cases = OrderUseCases(clock, settings.zone)
+
+    async def watermarks(pool: asyncpg.Pool) -> None:
+        await emit_watermarks(pool, clock, settings.watermark_interval_seconds)
+
     return Service(
         name="orders",
         settings=settings,
@@ -27,6 +38,7 @@ def build(settings: OrdersSettings | None = None) -> Service:
             Subscription(INVENTORY_EVENTS, cases.on_inventory_event),
             Subscription(DEADLINES_EVENTS, cases.on_deadline_event),
         ],
+        background=[watermarks],
     )
 
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from services.orders.dates import Deadlines, fix_deadlines, local_date
 from shared.contracts.commands import ConfirmShipment
-from shared.contracts.reasons import RejectionReason
+from shared.contracts.reasons import Refusal, RejectionReason
 
 
 class Status(StrEnum):
@@ -57,23 +57,17 @@ class Order:
 
 
 @dataclass(frozen=True)
-class Rejection:
-    reason: RejectionReason
-    message: str
-
-
-@dataclass(frozen=True)
 class AlreadyPlaced:
     """The same PlaceOrder again (same command id): already answered, a no-op."""
 
 
-def place(existing: Order | None, new: Order) -> Order | AlreadyPlaced | Rejection:
+def place(existing: Order | None, new: Order) -> Order | AlreadyPlaced | Refusal:
     """R5: an order id is unique per storefront; re-sending the same command changes nothing."""
     if existing is None:
         return new
     if existing.command_id == new.command_id:
         return AlreadyPlaced()
-    return Rejection(
+    return Refusal(
         RejectionReason.DUPLICATE_ORDER,
         f"storefront {new.storefront_id} already placed order {new.order_id} with another command",
     )
@@ -103,29 +97,29 @@ class AlreadyConfirmed:
     """The same confirmation again (same command id): a no-op (R9)."""
 
 
-def confirm(order: Order | None, command: ConfirmShipment, now: datetime, zone: ZoneInfo) -> Confirmation | AlreadyConfirmed | Rejection:
+def confirm(order: Order | None, command: ConfirmShipment, now: datetime, zone: ZoneInfo) -> Confirmation | AlreadyConfirmed | Refusal:
     """R8, R9, R12: whether a seller's shipment confirmation is accepted at `now`."""
     if order is None:
-        return Rejection(RejectionReason.UNKNOWN_ORDER, f"order {command.order_id} does not exist")
+        return Refusal(RejectionReason.UNKNOWN_ORDER, f"order {command.order_id} does not exist")
     if order.seller_id != command.seller_id:
-        return Rejection(RejectionReason.FORBIDDEN, f"order {command.order_id} belongs to another seller")
+        return Refusal(RejectionReason.FORBIDDEN, f"order {command.order_id} belongs to another seller")
     if order.status is Status.SHIPPED:
         if order.confirmation_command_id == command.command_id:
             return AlreadyConfirmed()
-        return Rejection(RejectionReason.ALREADY_SHIPPED, f"order {command.order_id} is already confirmed as shipped")
+        return Refusal(RejectionReason.ALREADY_SHIPPED, f"order {command.order_id} is already confirmed as shipped")
     if order.status is Status.CANCELLED:
-        return Rejection(RejectionReason.ORDER_CANCELLED, f"order {command.order_id} was cancelled; the seller is not paid")
+        return Refusal(RejectionReason.ORDER_CANCELLED, f"order {command.order_id} was cancelled; the seller is not paid")
     if order.status is not Status.UNSHIPPED or order.deadlines is None:
-        return Rejection(RejectionReason.ORDER_NOT_ACCEPTED, f"order {command.order_id} is {order.status}, not accepted")
+        return Refusal(RejectionReason.ORDER_NOT_ACCEPTED, f"order {command.order_id} is {order.status}, not accepted")
     # R8/R12: after the confirm-by date nothing is accepted, even before the cancellation arrives.
     if now >= order.deadlines.confirm_by_deadline:
-        return Rejection(
+        return Refusal(
             RejectionReason.CONFIRMATION_WINDOW_CLOSED,
             f"the confirm-by date {order.deadlines.confirm_by_date} has passed",
         )
     today = local_date(now, zone)
     if not order.deadlines.order_date <= command.ship_date <= today:
-        return Rejection(
+        return Refusal(
             RejectionReason.SHIP_DATE_OUT_OF_RANGE,
             f"ship date {command.ship_date} must be between the order date {order.deadlines.order_date} and today {today}",
         )

@@ -8,11 +8,14 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from services.orders import domain, storage
+from services.orders.watermarks import CONFIRMATIONS_LOCK
 from shared.clock import Clock
 from shared.contracts import commands, events
 from shared.contracts.envelope import Message
+from shared.contracts.reasons import Refusal
 from shared.contracts.topics import ORDERS_EVENTS, order_key
 from shared.logs import get_logger
+from shared.messaging.consumer import Delivery
 from shared.storage import outbox
 
 log = get_logger()
@@ -23,7 +26,7 @@ class OrderUseCases:
         self.clock = clock
         self.zone = zone
 
-    async def place_order(self, conn: asyncpg.Connection, command: commands.PlaceOrder) -> None:
+    async def place_order(self, conn: asyncpg.Connection, command: commands.PlaceOrder) -> Refusal | None:
         new = domain.Order(
             storefront_id=command.storefront_id,
             order_id=command.order_id,
@@ -36,10 +39,9 @@ class OrderUseCases:
         decision = domain.place(existing, new)
         if isinstance(decision, domain.AlreadyPlaced):
             log.info("order.already_placed")
-            return
-        if isinstance(decision, domain.Rejection):
-            await self._reject_command(conn, command, decision)
-            return
+            return None
+        if isinstance(decision, Refusal):
+            return decision
         await storage.insert_order(conn, decision, command.lines)
         placed = events.OrderPlaced(
             command_id=command.command_id,
@@ -49,6 +51,7 @@ class OrderUseCases:
         )
         await outbox.add(conn, ORDERS_EVENTS, _key(decision), placed)
         log.info("order.placed", lines=len(command.lines))
+        return None
 
     async def on_stock_reserved(self, conn: asyncpg.Connection, reserved: events.StockReserved) -> None:
         order = await self._pending(conn, reserved)
@@ -82,16 +85,18 @@ class OrderUseCases:
         await outbox.add(conn, ORDERS_EVENTS, _key(rejected), event)
         log.info("order.rejected", reason=failed.reason.value)
 
-    async def confirm_shipment(self, conn: asyncpg.Connection, command: commands.ConfirmShipment) -> None:
+    async def confirm_shipment(self, conn: asyncpg.Connection, command: commands.ConfirmShipment) -> Refusal | None:
+        # R15: held shared until commit, so a watermark (taken exclusively) is never written while a
+        # confirmation stamped before it is still uncommitted.
+        await conn.execute("select pg_advisory_xact_lock_shared($1)", CONFIRMATIONS_LOCK)
         order = await storage.lock_order(conn, command.storefront_id, command.order_id)
         now = self.clock.now()
         decision = domain.confirm(order, command, now, self.zone)
         if isinstance(decision, domain.AlreadyConfirmed):
             log.info("shipment.already_confirmed")
-            return
-        if isinstance(decision, domain.Rejection):
-            await self._reject_command(conn, command, decision)
-            return
+            return None
+        if isinstance(decision, Refusal):
+            return decision
         shipped = decision.order
         await storage.save_shipment(conn, shipped, command, now)
         event = events.ShipmentConfirmed(
@@ -107,6 +112,7 @@ class OrderUseCases:
         )
         await outbox.add(conn, ORDERS_EVENTS, _key(shipped), event)
         log.info("shipment.confirmed", late=decision.late)
+        return None
 
     async def on_late_penalty(self, conn: asyncpg.Connection, penalty: events.LateShipmentPenalty) -> None:
         order = await storage.lock_order(conn, penalty.storefront_id, penalty.order_id)
@@ -127,20 +133,21 @@ class OrderUseCases:
         await outbox.add(conn, ORDERS_EVENTS, _key(cancelled), event)
         log.info("order.cancelled", reason=issued.reason)
 
-    async def on_order_command(self, conn: asyncpg.Connection, message: Message) -> None:
+    async def on_order_command(self, conn: asyncpg.Connection, message: Message, _: Delivery) -> Refusal | None:
         if isinstance(message, commands.PlaceOrder):
-            await self.place_order(conn, message)
-        elif isinstance(message, commands.ConfirmShipment):
-            await self.confirm_shipment(conn, message)
+            return await self.place_order(conn, message)
+        if isinstance(message, commands.ConfirmShipment):
+            return await self.confirm_shipment(conn, message)
+        return None
 
-    async def on_inventory_event(self, conn: asyncpg.Connection, message: Message) -> None:
+    async def on_inventory_event(self, conn: asyncpg.Connection, message: Message, _: Delivery) -> None:
         if isinstance(message, events.StockReserved):
             await self.on_stock_reserved(conn, message)
         elif isinstance(message, events.StockReservationFailed):
             await self.on_stock_reservation_failed(conn, message)
         # Listing events and stock restorations are inventory's own business.
 
-    async def on_deadline_event(self, conn: asyncpg.Connection, message: Message) -> None:
+    async def on_deadline_event(self, conn: asyncpg.Connection, message: Message, _: Delivery) -> None:
         if isinstance(message, events.LateShipmentPenalty):
             await self.on_late_penalty(conn, message)
         elif isinstance(message, events.CancellationIssued):
@@ -153,21 +160,6 @@ class OrderUseCases:
             log.info("order.outcome_ignored", status=order.status.value if order else None)
             return None
         return order
-
-    async def _reject_command(
-        self, conn: asyncpg.Connection, command: commands.PlaceOrder | commands.ConfirmShipment, rejection: domain.Rejection
-    ) -> None:
-        answer = events.CommandRejected(
-            command_id=command.command_id,
-            command_type=command.type,
-            reason=rejection.reason,
-            message=rejection.message,
-            seller_id=command.seller_id,
-            storefront_id=command.storefront_id,
-            order_id=command.order_id,
-        )
-        await outbox.add(conn, ORDERS_EVENTS, order_key(command.storefront_id, command.order_id), answer)
-        log.info("command.rejected", reason=rejection.reason.value)
 
 
 def _ids(order: domain.Order) -> dict[str, str]:

@@ -44,6 +44,8 @@ class Message(BaseModel):
     schema_version: int = 1
     occurred_at: UtcInstant = Field(default_factory=utc_now)
 
+    # Whether consumers record its id in their inbox; messages idempotent by nature opt out.
+    needs_inbox: ClassVar[bool] = True
     # The ids a log line about this message should name; subclasses add theirs.
     correlation_fields: ClassVar[tuple[str, ...]] = ("command_id", "storefront_id", "order_id", "listing_id", "seller_id")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
@@ -20,6 +20,7 @@ class CommandRejected(Message):
     command_id: UUID | None  # None when the sender could not be identified
     command_type: str | None = None
     reason: RejectionReason
+    rule: str | None = None  # the rule the command broke, e.g. "R8"
     message: str
     seller_id: str | None = None
     storefront_id: str | None = None
@@ -163,6 +164,17 @@ class CancellationIssued(OrderEvent):
     confirm_by_date: date
     reason: str
     seller_paid: Literal[False] = False
+
+
+class OrdersWatermark(Message):
+    """Every shipment confirmation the orders service accepted before `as_of` precedes this record
+    on its partition. The deadlines service fires a deadline only once its partition's watermark
+    has passed it, so processing order can never turn an on-time confirmation into a penalty (R15)."""
+
+    type: Literal["orders.watermark"] = "orders.watermark"
+    partition: int
+    as_of: UtcInstant
+    needs_inbox: ClassVar[bool] = False  # applying it twice is harmless: watermarks only move forward
 
 
 # --- deadletters ------------------------------------------------------------------------------

@@ -66,6 +66,7 @@ ORDERS_EVENTS = Topic(
         events.ShipmentConfirmed,
         events.OrderCancelled,
         events.CommandRejected,
+        events.OrdersWatermark,
     ),
     description="What the orders service decided.",
 )

@@ -1,10 +1,14 @@
 """The consuming pipeline every subscriber shares: decode one record, apply it once, or dead-letter it.
 
-- A record is decoded on its own; if it cannot be used, its original bytes and the error go to
-  the dead-letter topic, and a command whose sender can be identified is answered with a
-  rejection (M3, M5). Both are written through the outbox, so they are as durable as any event.
+- A record is decoded on its own. Bytes that are not a valid message for the topic go to the
+  dead-letter topic with the error, and a command whose sender can be identified is answered with
+  a rejection (M3, M5).
 - A decoded message is applied in one transaction with its inbox claim, so a redelivered or
   replayed message changes nothing (M2).
+- A command the service refuses (it breaks a rule) is answered with a rejection naming the rule,
+  and kept on the dead-letter topic with its original bytes, in that same transaction (M3, M5).
+- Dead letters and answers go through the outbox, so they are as durable as any event, with ids
+  derived from the record's position, so a redelivered bad record is handled once.
 - Anything else raised (the database is down, say) propagates: the subscriber's NACK_ON_ERROR
   policy seeks back and the record is retried, never skipped.
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import asyncpg
@@ -21,24 +26,34 @@ import structlog
 from aiokafka import ConsumerRecord
 
 from shared.contracts.codec import DecodeError, decode
-from shared.contracts.envelope import Message
+from shared.contracts.envelope import Command, Message
 from shared.contracts.events import CommandRejected, DeadLetter
-from shared.contracts.reasons import RejectionReason
+from shared.contracts.reasons import Refusal, RejectionReason
 from shared.contracts.topics import DEAD_LETTERS, Topic
 from shared.logs import get_logger
 from shared.storage import inbox, outbox
 
-Apply = Callable[[asyncpg.Connection, Message], Awaitable[None]]
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a message was read from: some use cases need the partition (R15 watermarks)."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+Apply = Callable[[asyncpg.Connection, Message, Delivery], Awaitable[Refusal | None]]
 
 log = get_logger()
 
 
 @dataclass(frozen=True)
 class Answers:
-    """Where a service answers the commands it cannot decode, and the key to use."""
+    """Where a service answers the commands it refuses, and the key of the answer."""
 
     topic: Topic
-    key_of: Callable[[dict[str, object]], str | None]
+    key_of: Callable[[dict[str, Any]], str | None]
 
 
 class Pipeline:
@@ -53,65 +68,91 @@ class Pipeline:
         try:
             message = decode(self.topic, body)
         except DecodeError as error:
-            await self._dead_letter(body, record, error)
+            await self._dead_letter(body, record, error.kind, error.detail, error.payload, RejectionReason.INVALID.rule)
             return
+        delivery = Delivery(record.topic, record.partition, record.offset)
         with structlog.contextvars.bound_contextvars(**message.correlation()):
             async with self._pool.acquire() as conn, conn.transaction():
-                if not await inbox.claim(conn, message.event_id, self.topic.name, message.type):
+                if message.needs_inbox and not await inbox.claim(conn, message.event_id, self.topic.name, message.type):
                     log.info("message.duplicate_ignored", topic=self.topic.name)
                     return
-                await self._apply(conn, message)
+                refusal = await self._apply(conn, message, delivery)
+                if refusal is not None:
+                    await self._refuse(conn, body, record, message, refusal)
 
-    async def _dead_letter(self, body: bytes, record: ConsumerRecord, error: DecodeError) -> None:
-        # Deterministic ids: a redelivered bad record is dead-lettered and answered once.
-        origin = f"{self.service}:{record.topic}:{record.partition}:{record.offset}"
-        letter = DeadLetter(
-            event_id=uuid5(NAMESPACE_URL, f"dead-letter:{origin}"),
+    async def _refuse(self, conn: asyncpg.Connection, body: bytes, record: ConsumerRecord, message: Message, refusal: Refusal) -> None:
+        origin = _origin(self.service, record)
+        await outbox.add(conn, DEAD_LETTERS, _key(record), self._letter(body, record, "rule_violation", f"{refusal.rule} {refusal.reason.value}: {refusal.message}"))
+        if isinstance(message, Command):
+            await self._answer(conn, message.model_dump(mode="json"), message.command_id, refusal, origin)
+        log.info("command.refused", reason=refusal.reason.value, rule=refusal.rule)
+
+    async def _dead_letter(
+        self, body: bytes, record: ConsumerRecord, kind: str, detail: str, payload: dict[str, Any] | None, rule: str
+    ) -> None:
+        command_id = _uuid(payload.get("command_id")) if payload else None
+        async with self._pool.acquire() as conn, conn.transaction():
+            await outbox.add(conn, DEAD_LETTERS, _key(record), self._letter(body, record, kind, detail))
+            if command_id is not None:
+                refusal = Refusal(RejectionReason.INVALID, f"{kind}: {detail}"[:2000], rule)
+                await self._answer(conn, payload or {}, command_id, refusal, _origin(self.service, record))
+        log.warning(
+            "message.dead_lettered",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            error_kind=kind,
+            error=detail[:500],
+            answered=command_id is not None,
+        )
+
+    def _letter(self, body: bytes, record: ConsumerRecord, kind: str, error: str) -> DeadLetter:
+        return DeadLetter(
+            event_id=uuid5(NAMESPACE_URL, f"dead-letter:{_origin(self.service, record)}"),
             service=self.service,
             source_topic=record.topic,
             partition=record.partition,
             offset=record.offset,
             key_base64=base64.b64encode(record.key).decode() if record.key is not None else None,
             value_base64=base64.b64encode(body).decode(),
-            error_kind=error.kind,
-            error=error.detail,
-        )
-        rejection = self._rejection(error, origin)
-        async with self._pool.acquire() as conn, conn.transaction():
-            await outbox.add(conn, DEAD_LETTERS, record.key.decode(errors="replace") if record.key else "", letter)
-            if rejection is not None and self._answers is not None:
-                key = self._answers.key_of(error.payload or {}) or str(rejection.command_id)
-                await outbox.add(conn, self._answers.topic, key, rejection)
-        log.warning(
-            "message.dead_lettered",
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            error_kind=error.kind,
-            error=error.detail[:500],
-            answered=rejection is not None,
+            error_kind=kind,
+            error=error,
         )
 
-    def _rejection(self, error: DecodeError, origin: str) -> CommandRejected | None:
-        """A rejection answer when the bad message names a command id we can answer (M5)."""
-        payload = error.payload or {}
-        try:
-            command_id = UUID(str(payload.get("command_id")))
-        except ValueError:
-            return None
+    async def _answer(self, conn: asyncpg.Connection, payload: dict[str, Any], command_id: UUID, refusal: Refusal, origin: str) -> None:
+        """Answer the sender of a refused command (M5), if this topic carries commands."""
+        if self._answers is None:
+            return
 
         def text(name: str) -> str | None:
             value = payload.get(name)
             return value if isinstance(value, str) and len(value) <= 64 else None
 
-        return CommandRejected(
+        answer = CommandRejected(
             event_id=uuid5(NAMESPACE_URL, f"rejection:{origin}"),
             command_id=command_id,
             command_type=text("type"),
-            reason=RejectionReason.INVALID,
-            message=f"{error.kind}: {error.detail}"[:2000],
+            reason=refusal.reason,
+            rule=refusal.rule,
+            message=refusal.message,
             seller_id=text("seller_id"),
             storefront_id=text("storefront_id"),
             order_id=text("order_id"),
-            listing_id=text("listing_id"),
+            listing_id=text("listing_id") or refusal.listing_id,
         )
+        await outbox.add(conn, self._answers.topic, self._answers.key_of(payload) or str(command_id), answer)
+
+
+def _origin(service: str, record: ConsumerRecord) -> str:
+    return f"{service}:{record.topic}:{record.partition}:{record.offset}"
+
+
+def _key(record: ConsumerRecord) -> str:
+    return record.key.decode(errors="replace") if record.key else ""
+
+
+def _uuid(value: object) -> UUID | None:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None

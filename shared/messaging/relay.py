@@ -19,8 +19,8 @@ import asyncpg
 from shared.logs import get_logger
 from shared.storage.outbox import NOTIFY_CHANNEL
 
-# (topic, key, payload, headers) -> a future resolved when Kafka acknowledged the record.
-Enqueue = Callable[[str, bytes, bytes, dict[str, str]], Awaitable[asyncio.Future[Any]]]
+# (topic, key, payload, headers, partition or None) -> a future resolved when Kafka acknowledged the record.
+Enqueue = Callable[[str, bytes, bytes, dict[str, str], int | None], Awaitable[asyncio.Future[Any]]]
 
 log = get_logger()
 
@@ -63,7 +63,7 @@ class OutboxRelay:
             if not await conn.fetchval("select pg_try_advisory_xact_lock(hashtext('outbox_relay'))"):
                 return 0
             rows = await conn.fetch(
-                "select id, event_id, topic, key, message_type, payload from outbox order by id limit $1",
+                "select id, event_id, topic, key, message_type, payload, partition from outbox order by id limit $1",
                 self._batch_size,
             )
             if not rows:
@@ -75,6 +75,7 @@ class OutboxRelay:
                     row["key"].encode(),
                     bytes(row["payload"]),
                     {"event_id": str(row["event_id"]), "message_type": row["message_type"]},
+                    row["partition"],
                 )
                 for row in rows
             ]

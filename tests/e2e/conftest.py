@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SERVICES
-from tests.support.infra import Infra
 from devtools.kafka_io import Publisher, Tap
 from devtools.launcher import ServiceProcess
+from tests.conftest import SERVICES
+from tests.support.infra import Infra
 
 
 @pytest.fixture

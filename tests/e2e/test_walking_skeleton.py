@@ -12,11 +12,11 @@ from datetime import UTC, date, datetime
 import asyncpg
 import pytest
 
+from devtools.kafka_io import Publisher, Tap
+from devtools.launcher import ServiceProcess
 from shared.contracts import commands, events
 from shared.contracts.reasons import RejectionReason
 from shared.contracts.topics import INVENTORY_COMMANDS, ORDERS_COMMANDS, order_key
-from devtools.kafka_io import Publisher, Tap
-from devtools.launcher import ServiceProcess
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e

@@ -32,8 +32,9 @@ async def test_M2_relay_publishes_committed_events_in_order_and_never_rolled_bac
     producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap_servers, acks="all", enable_idempotence=True)
     await producer.start()
 
-    async def enqueue(topic: str, key: bytes, payload: bytes, headers: dict[str, str]) -> asyncio.Future:  # type: ignore[type-arg]
-        return await producer.send(topic_prefix + topic, payload, key=key, headers=[(k, v.encode()) for k, v in headers.items()])
+    async def enqueue(topic: str, key: bytes, payload: bytes, headers: dict[str, str], partition: int | None) -> asyncio.Future:  # type: ignore[type-arg]
+        headers_list = [(k, v.encode()) for k, v in headers.items()]
+        return await producer.send(topic_prefix + topic, payload, key=key, partition=partition, headers=headers_list)
 
     committed = [created(f"l{i}") for i in range(5)]
     async with pool.acquire() as conn:
@@ -70,7 +71,7 @@ async def test_M2_an_unacknowledged_batch_stays_in_the_outbox(migrated_pool: Mak
     async with pool.acquire() as conn, conn.transaction():
         await outbox.add(conn, INVENTORY_EVENTS, "k", created("l1"))
 
-    async def broker_down(topic: str, key: bytes, payload: bytes, headers: dict[str, str]) -> asyncio.Future:  # type: ignore[type-arg]
+    async def broker_down(topic: str, key: bytes, payload: bytes, headers: dict[str, str], partition: int | None) -> asyncio.Future:  # type: ignore[type-arg]
         raise ConnectionError("Kafka is unreachable")
 
     with pytest.raises(ConnectionError):

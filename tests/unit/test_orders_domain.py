@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.orders import domain
-from services.orders.domain import AlreadyConfirmed, Confirmation, IllegalTransition, Order, Rejection, Status
+from services.orders.domain import AlreadyConfirmed, Confirmation, IllegalTransition, Order, Status
 from shared.contracts.commands import ConfirmShipment
-from shared.contracts.reasons import RejectionReason
+from shared.contracts.reasons import Refusal, RejectionReason
 
 pytestmark = pytest.mark.unit
 
@@ -65,7 +65,7 @@ def test_R5_placing_the_same_command_twice_is_a_no_op_and_another_command_is_a_d
     assert domain.place(None, first) == first
     assert isinstance(domain.place(first, first), domain.AlreadyPlaced)
     other = domain.place(first, replace(first, command_id=uuid.uuid4()))
-    assert isinstance(other, Rejection) and other.reason is RejectionReason.DUPLICATE_ORDER
+    assert isinstance(other, Refusal) and other.reason is RejectionReason.DUPLICATE_ORDER
 
 
 def test_R7_acceptance_uses_the_largest_production_time() -> None:
@@ -88,12 +88,12 @@ def test_R8_confirmation_after_the_ship_by_date_is_recorded_late() -> None:
 @pytest.mark.parametrize("ship_date", [date(2026, 4, 30), date(2026, 5, 4)])
 def test_R8_ship_date_must_lie_between_the_order_date_and_today(ship_date: date) -> None:
     result = domain.confirm(accepted(), confirmation(ship_date), datetime(2026, 5, 3, 10, tzinfo=UTC), UTC_ZONE)
-    assert isinstance(result, Rejection) and result.reason is RejectionReason.SHIP_DATE_OUT_OF_RANGE
+    assert isinstance(result, Refusal) and result.reason is RejectionReason.SHIP_DATE_OUT_OF_RANGE
 
 
 def test_R8_only_the_owning_seller_may_confirm() -> None:
     result = domain.confirm(accepted(), confirmation(seller="s2"), PLACED + timedelta(days=1), UTC_ZONE)
-    assert isinstance(result, Rejection) and result.reason is RejectionReason.FORBIDDEN
+    assert isinstance(result, Refusal) and result.reason is RejectionReason.FORBIDDEN
 
 
 def test_R8_confirmation_window_closes_at_the_end_of_the_confirm_by_date() -> None:
@@ -103,7 +103,7 @@ def test_R8_confirmation_window_closes_at_the_end_of_the_confirm_by_date() -> No
     just_before = domain.confirm(order, confirmation(), end - timedelta(microseconds=1), UTC_ZONE)
     assert isinstance(just_before, Confirmation) and just_before.late
     at_end = domain.confirm(order, confirmation(), end, UTC_ZONE)
-    assert isinstance(at_end, Rejection) and at_end.reason is RejectionReason.CONFIRMATION_WINDOW_CLOSED
+    assert isinstance(at_end, Refusal) and at_end.reason is RejectionReason.CONFIRMATION_WINDOW_CLOSED
 
 
 def test_R9_the_same_confirmation_again_is_a_no_op_and_another_is_already_shipped() -> None:
@@ -113,14 +113,14 @@ def test_R9_the_same_confirmation_again_is_a_no_op_and_another_is_already_shippe
     assert isinstance(first, Confirmation)
     assert isinstance(domain.confirm(first.order, command, now, UTC_ZONE), AlreadyConfirmed)
     again = domain.confirm(first.order, confirmation(), now, UTC_ZONE)
-    assert isinstance(again, Rejection) and again.reason is RejectionReason.ALREADY_SHIPPED
+    assert isinstance(again, Refusal) and again.reason is RejectionReason.ALREADY_SHIPPED
 
 
 def test_R12_a_cancelled_order_rejects_confirmation() -> None:
     cancelled = domain.cancel(accepted())
     assert cancelled is not None and cancelled.status is Status.CANCELLED
     result = domain.confirm(cancelled, confirmation(), PLACED + timedelta(days=1), UTC_ZONE)
-    assert isinstance(result, Rejection) and result.reason is RejectionReason.ORDER_CANCELLED
+    assert isinstance(result, Refusal) and result.reason is RejectionReason.ORDER_CANCELLED
 
 
 def test_R12_only_an_unshipped_order_can_be_cancelled() -> None:
