@@ -95,10 +95,10 @@ class Tap:
 
         await asyncio.wait_for(reached(), timeout)
 
-    def of_type(self, kind: type[M], where: Callable[[M], bool] = lambda _: True) -> list[M]:
-        return [m for _, _, m in self.seen if isinstance(m, kind) and where(m)]
+    def of_type(self, kind: type[M] | tuple[type[M], ...], where: Callable[[M], bool] = lambda _: True) -> list[M]:
+        return [m for _, _, m in self.seen if isinstance(m, kind) and where(m)]  # type: ignore[misc]
 
-    async def wait_for(self, kind: type[M], where: Callable[[M], bool] = lambda _: True, *, count: int = 1, timeout: float = 60.0) -> list[M]:
+    async def wait_for(self, kind: type[M] | tuple[type[M], ...], where: Callable[[M], bool] = lambda _: True, *, count: int = 1, timeout: float = 60.0) -> list[M]:
         """Wait until at least `count` messages of `kind` matching `where` were seen."""
 
         async def enough() -> list[M]:
@@ -110,4 +110,5 @@ class Tap:
             return await asyncio.wait_for(enough(), timeout)
         except TimeoutError:
             seen = [f"{t}:{m.type}" for t, _, m in self.seen[-20:]]
-            raise AssertionError(f"timed out waiting for {count} {kind.__name__}; last seen: {seen}") from None
+            name = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            raise AssertionError(f"timed out waiting for {count} {name}; last seen: {seen}") from None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,3 +65,17 @@ class ServiceProcess:
                 self.process.kill()
                 self.process.wait()
         return self.process.returncode
+
+
+@contextlib.asynccontextmanager
+async def running(services: list[ServiceProcess]) -> AsyncIterator[dict[str, ServiceProcess]]:
+    """Start the services, wait until each is consuming, and stop them all afterwards."""
+    for service in services:
+        service.start()
+    try:
+        for service in services:
+            await service.wait_started()
+        yield {service.name: service for service in services}
+    finally:
+        for service in services:
+            service.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -26,24 +27,40 @@ def infra() -> Iterator[Infra]:
         pytest.fail(problem, pytrace=False)
 
 
-@pytest.fixture
-def run_id() -> str:
+def new_run_id() -> str:
     return uuid.uuid4().hex[:10]
 
 
-@pytest.fixture
-async def topic_prefix(infra: Infra, run_id: str) -> str:
-    """Topics of their own for one test, created before anything reads them."""
+async def topics_of_their_own(infra: Infra, run_id: str) -> str:
+    """A topic prefix for one test (or module), its topics created before anything reads them."""
     prefix = f"test-{run_id}."
     await ensure_topics(infra.kafka_bootstrap_servers, prefix=prefix)
     return prefix
 
 
-@pytest.fixture
-async def service_databases(infra: Infra, run_id: str) -> AsyncIterator[dict[str, str]]:
-    """A fresh database for each service, dropped after the test."""
+@contextlib.asynccontextmanager
+async def databases_of_their_own(infra: Infra, run_id: str) -> AsyncIterator[dict[str, str]]:
+    """A fresh database for each service, dropped afterwards."""
     names = {service: f"{service}_{run_id}" for service in SERVICES}
     urls = {service: await create_database(infra.postgres_url, name) for service, name in names.items()}
-    yield urls
-    for name in names.values():
-        await drop_database(infra.postgres_url, name)
+    try:
+        yield urls
+    finally:
+        for name in names.values():
+            await drop_database(infra.postgres_url, name)
+
+
+@pytest.fixture
+def run_id() -> str:
+    return new_run_id()
+
+
+@pytest.fixture
+async def topic_prefix(infra: Infra, run_id: str) -> str:
+    return await topics_of_their_own(infra, run_id)
+
+
+@pytest.fixture
+async def service_databases(infra: Infra, run_id: str) -> AsyncIterator[dict[str, str]]:
+    async with databases_of_their_own(infra, run_id) as urls:
+        yield urls

@@ -4,7 +4,8 @@
   dead-letter topic with the error, and a command whose sender can be identified is answered with
   a rejection (M3, M5).
 - A decoded message is applied in one transaction with its inbox claim, so a redelivered or
-  replayed message changes nothing (M2).
+  replayed message changes nothing (M2); a command re-sent in a new message (same command id) is
+  not applied or answered again (R9, M5).
 - A command the service refuses (it breaks a rule) is answered with a rejection naming the rule,
   and kept on the dead-letter topic with its original bytes, in that same transaction (M3, M5).
 - Dead letters and answers go through the outbox, so they are as durable as any event, with ids
@@ -75,6 +76,9 @@ class Pipeline:
             async with self._pool.acquire() as conn, conn.transaction():
                 if message.needs_inbox and not await inbox.claim(conn, message.event_id, self.topic.name, message.type):
                     log.info("message.duplicate_ignored", topic=self.topic.name)
+                    return
+                if isinstance(message, Command) and not await inbox.claim_command(conn, message.command_id, message.type):
+                    log.info("command.already_answered", topic=self.topic.name)
                     return
                 refusal = await self._apply(conn, message, delivery)
                 if refusal is not None:

@@ -1,4 +1,4 @@
-"""The inbox: which event ids a service has applied, so redelivery changes nothing (M2)."""
+"""The inbox: which messages and commands a service has handled, so redelivery and re-sending change nothing (M2, R9, M5)."""
 
 from __future__ import annotations
 
@@ -15,5 +15,16 @@ async def claim(conn: asyncpg.Connection, event_id: UUID, topic: str, message_ty
         event_id,
         topic,
         message_type,
+    )
+    return bool(inserted)
+
+
+async def claim_command(conn: asyncpg.Connection, command_id: UUID, command_type: str) -> bool:
+    """Record `command_id` as answered in the caller's transaction; False if it already was."""
+    inserted = await conn.fetchval(
+        """insert into handled_commands (command_id, command_type) values ($1, $2)
+           on conflict (command_id) do nothing returning true""",
+        command_id,
+        command_type,
     )
     return bool(inserted)

@@ -6,39 +6,37 @@ from pathlib import Path
 import pytest
 
 from devtools.kafka_io import Publisher, Tap
-from devtools.launcher import ServiceProcess
+from devtools.launcher import ServiceProcess, running
 from tests.conftest import SERVICES
 from tests.support.infra import Infra
 
 
 @pytest.fixture
-async def services(
-    infra: Infra, topic_prefix: str, service_databases: dict[str, str], tmp_path: Path
-) -> AsyncIterator[dict[str, ServiceProcess]]:
-    """The three services, each its own process with its own database, on this test's topics."""
-    running = {
-        name: ServiceProcess(
-            name,
-            {
-                "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
-                "DATABASE_URL": service_databases[name],
-                "TOPIC_PREFIX": topic_prefix,
-                "OUTBOX_POLL_SECONDS": "0.5",
-                "LOG_LEVEL": "INFO",
-            },
-            tmp_path / f"{name}.log",
-        )
-        for name in SERVICES
+def service_env() -> dict[str, str]:
+    """Extra environment for every service; a test module overrides it (clock, zone)."""
+    return {}
+
+
+def service_processes(
+    infra: Infra, topic_prefix: str, databases: dict[str, str], logs: Path, env: dict[str, str]
+) -> list[ServiceProcess]:
+    """The three services, each its own process with its own database, on the given topics."""
+    common = {
+        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
+        "TOPIC_PREFIX": topic_prefix,
+        "OUTBOX_POLL_SECONDS": "0.5",
+        "WATERMARK_INTERVAL_SECONDS": "0.2",
+        "LOG_LEVEL": "INFO",
     }
-    for process in running.values():
-        process.start()
-    try:
-        for process in running.values():
-            await process.wait_started()
-        yield running
-    finally:
-        for process in running.values():
-            process.stop()
+    return [ServiceProcess(name, {**common, "DATABASE_URL": databases[name], **env}, logs / f"{name}.log") for name in SERVICES]
+
+
+@pytest.fixture
+async def services(
+    infra: Infra, topic_prefix: str, service_databases: dict[str, str], tmp_path: Path, service_env: dict[str, str]
+) -> AsyncIterator[dict[str, ServiceProcess]]:
+    async with running(service_processes(infra, topic_prefix, service_databases, tmp_path, service_env)) as started:
+        yield started
 
 
 @pytest.fixture
