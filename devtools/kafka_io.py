@@ -6,7 +6,8 @@ import asyncio
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.contracts.codec import DecodeError, decode, encode
 from shared.contracts.envelope import Message
@@ -29,6 +30,10 @@ class Publisher:
 
     async def send(self, topic: Topic, key: str, message: Message, *, partition: int | None = None) -> None:
         await self._producer.send_and_wait(self._prefix + topic.name, encode(message), key=key.encode(), partition=partition)
+
+    async def send_raw_record(self, record: ConsumerRecord) -> None:
+        """Deliver a record again, exactly as it was: same topic, partition, key and bytes."""
+        await self._producer.send_and_wait(record.topic, record.value, key=record.key, partition=record.partition)
 
     async def send_raw(self, topic: Topic, key: str | None, value: bytes, *, partition: int | None = None) -> None:
         await self._producer.send_and_wait(
@@ -53,6 +58,7 @@ class Tap:
             *self._topics, bootstrap_servers=bootstrap_servers, auto_offset_reset="earliest", enable_auto_commit=False
         )
         self.seen: list[tuple[str, str | None, Message]] = []  # (logical topic, key, message)
+        self.records: list[ConsumerRecord] = []  # every record as read, bytes and all
         self.undecodable: list[tuple[str, bytes]] = []
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
@@ -70,6 +76,7 @@ class Tap:
 
     async def _collect(self) -> None:
         async for record in self._consumer:
+            self.records.append(record)
             topic = self._topics[record.topic]
             try:
                 message = decode(topic, record.value)
@@ -112,3 +119,39 @@ class Tap:
             seen = [f"{t}:{m.type}" for t, _, m in self.seen[-20:]]
             name = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
             raise AssertionError(f"timed out waiting for {count} {name}; last seen: {seen}") from None
+
+
+async def groups_caught_up(bootstrap_servers: str, groups: dict[str, tuple[str, int]], timeout: float = 120.0) -> None:
+    """Wait until each consumer group (group id -> (topic, partitions)) has committed up to the topic's end."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await admin.start()
+    await probe.start()
+    try:
+
+        async def caught_up() -> None:
+            for group, (topic, count) in groups.items():
+                ends = await probe.end_offsets([TopicPartition(topic, p) for p in range(count)])
+                while True:
+                    committed = await admin.list_consumer_group_offsets(group)
+                    if all(end == 0 or (tp in committed and committed[tp].offset >= end) for tp, end in ends.items()):
+                        break
+                    await asyncio.sleep(0.1)
+
+        await asyncio.wait_for(caught_up(), timeout)
+    finally:
+        await probe.stop()
+        await admin.close()
+
+
+async def rewind_groups(bootstrap_servers: str, groups: dict[str, tuple[str, int]]) -> None:
+    """Set each (stopped) consumer group's committed offsets back to 0: its next run replays the topic."""
+    for group, (topic, count) in groups.items():
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=group, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            partitions = [TopicPartition(topic, p) for p in range(count)]
+            consumer.assign(partitions)
+            await consumer.commit({tp: 0 for tp in partitions})
+        finally:
+            await consumer.stop()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+STARTED = '"event": "service.started"'
 
 
 @dataclass
@@ -22,8 +23,10 @@ class ServiceProcess:
     env: dict[str, str]
     log_path: Path
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _starts_seen: int = field(default=0, repr=False)
 
     def start(self) -> None:
+        self._starts_seen = self.log().count(STARTED)  # a restart appends to the same log
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", f"services.{self.name}"],
@@ -40,7 +43,7 @@ class ServiceProcess:
     async def wait_started(self, timeout: float = 90.0) -> None:
         """Wait until the service says it consumes and relays, or fail with its log."""
         deadline = time.monotonic() + timeout
-        while '"service.started"' not in self.log():
+        while self.log().count(STARTED) <= self._starts_seen:
             if self.process is not None and self.process.poll() is not None:
                 raise AssertionError(f"{self.name} exited with {self.process.returncode}:\n{self.log()[-4000:]}")
             if time.monotonic() > deadline:
