@@ -78,7 +78,7 @@ async def test_M3_undecodable_bytes_are_dead_lettered_and_the_partition_keeps_mo
     await tap.wait_for(events.ListingCreated, lambda e: e.listing_id == "after-poison")
 
 
-async def test_M3_M5_a_command_violating_its_schema_is_rejected_with_a_reason_and_dead_lettered(
+async def test_R1_M3_M5_a_command_violating_its_schema_is_rejected_with_a_reason_and_dead_lettered(
     inventory: str, io: tuple[Publisher, Tap]
 ) -> None:
     publisher, tap = io
@@ -90,3 +90,24 @@ async def test_M3_M5_a_command_violating_its_schema_is_rejected_with_a_reason_an
     assert "quantity" in answer.message and answer.listing_id == "too-many"
     [letter] = await tap.wait_for(events.DeadLetter)
     assert base64.b64decode(letter.value_base64) == raw and letter.error_kind == "invalid"
+
+
+async def test_R1_M3_a_listing_is_changed_only_by_its_seller_and_a_refusal_is_answered_and_kept(
+    inventory: str, io: tuple[Publisher, Tap]
+) -> None:
+    publisher, tap = io
+    await publisher.send(INVENTORY_COMMANDS, "vase", create("vase"))
+    await tap.wait_for(events.ListingCreated)
+    intruder = commands.UpdateListing(command_id=uuid.uuid4(), seller_id="s2", listing_id="vase", quantity=0)
+    await publisher.send(INVENTORY_COMMANDS, "vase", intruder)
+    [answer] = await tap.wait_for(events.CommandRejected)
+    assert answer.command_id == intruder.command_id
+    assert answer.reason is RejectionReason.FORBIDDEN and answer.rule == "R1"
+    [letter] = await tap.wait_for(events.DeadLetter)
+    assert letter.error_kind == "rule_violation" and letter.error.startswith("R1 forbidden")
+    assert base64.b64decode(letter.value_base64) == encode(intruder)
+    conn = await asyncpg.connect(inventory)
+    try:
+        assert await conn.fetchval("select quantity from listings where listing_id = 'vase'") == 4
+    finally:
+        await conn.close()
