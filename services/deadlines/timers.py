@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import asyncpg
 
 from services.deadlines import domain, storage
@@ -18,6 +16,7 @@ from shared.clock import Clock
 from shared.contracts.topics import DEADLINES_EVENTS, order_key
 from shared.logs import get_logger
 from shared.storage import outbox
+from shared.storage.wakeup import Wakeup
 
 log = get_logger()
 
@@ -31,26 +30,13 @@ class TimerLoop:
         self._batch_size = batch_size
         self._max_sleep = max_sleep_seconds
         self._blocked_poll = blocked_poll_seconds
-        self._wake = asyncio.Event()
+        self._wakeup = Wakeup(storage.NOTIFY_CHANNEL)
 
     async def run(self) -> None:
-        listener = await self._pool.acquire()
-        try:
-            await listener.add_listener(storage.NOTIFY_CHANNEL, self._on_notify)
+        async with self._wakeup.listening(self._pool):
             while True:
-                if await self.fire_due() == self._batch_size:
-                    continue  # more are due
-                try:
-                    await asyncio.wait_for(self._wake.wait(), await self._seconds_to_sleep())
-                except TimeoutError:
-                    pass
-                self._wake.clear()
-        finally:
-            await listener.remove_listener(storage.NOTIFY_CHANNEL, self._on_notify)
-            await self._pool.release(listener)
-
-    def _on_notify(self, *_: object) -> None:
-        self._wake.set()
+                if await self.fire_due() < self._batch_size:  # a full batch means more are due
+                    await self._wakeup.sleep(await self._seconds_to_sleep())
 
     async def fire_due(self) -> int:
         """Fire one batch of due timers; returns how many fired."""

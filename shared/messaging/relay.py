@@ -18,6 +18,7 @@ import asyncpg
 
 from shared.logs import get_logger
 from shared.storage.outbox import NOTIFY_CHANNEL
+from shared.storage.wakeup import Wakeup
 
 # (topic, key, payload, headers, partition or None) -> a future resolved when Kafka acknowledged the record.
 Enqueue = Callable[[str, bytes, bytes, dict[str, str], int | None], Awaitable[asyncio.Future[Any]]]
@@ -31,31 +32,18 @@ class OutboxRelay:
         self._enqueue = enqueue
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
-        self._wake = asyncio.Event()
+        self._wakeup = Wakeup(NOTIFY_CHANNEL)
 
     async def run(self) -> None:
-        listener = await self._pool.acquire()
-        try:
-            await listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        async with self._wakeup.listening(self._pool):
             while True:
                 try:
                     published = await self.publish_pending()
                 except (OSError, asyncpg.PostgresConnectionError) as exc:
                     log.warning("outbox.relay_retry", error=str(exc))
                     published = 0
-                if published == self._batch_size:
-                    continue  # more may be waiting
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
-                except TimeoutError:
-                    pass
-                self._wake.clear()
-        finally:
-            await listener.remove_listener(NOTIFY_CHANNEL, self._on_notify)
-            await self._pool.release(listener)
-
-    def _on_notify(self, *_: object) -> None:
-        self._wake.set()
+                if published < self._batch_size:  # a full batch means more may be waiting
+                    await self._wakeup.sleep(self._poll_seconds)
 
     async def publish_pending(self) -> int:
         """Publish one batch; returns how many rows went out."""

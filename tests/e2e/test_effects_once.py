@@ -18,7 +18,7 @@ from shared.contracts import events
 from shared.contracts.envelope import Command
 from shared.contracts.topics import DEAD_LETTERS
 from tests.support.infra import Infra
-from tests.support.waiting import eventually
+from tests.support.settle import accelerated, clock_env, published
 
 pytestmark = pytest.mark.e2e
 
@@ -38,16 +38,12 @@ BOOKKEEPING = ["select count(*) from inbox", "select count(*) from handled_comma
 
 @pytest.fixture
 def clock() -> ScaledClock:
-    return ScaledClock(datetime.now(UTC), datetime(2026, 7, 1, tzinfo=UTC), SPEED)
+    return accelerated(datetime(2026, 7, 1, tzinfo=UTC), SPEED)
 
 
 @pytest.fixture
 def service_env(clock: ScaledClock) -> dict[str, str]:
-    return {
-        "CLOCK_REAL_ANCHOR": clock.real_anchor.isoformat(),
-        "CLOCK_SIMULATED_ANCHOR": clock.simulated_anchor.isoformat(),
-        "CLOCK_SPEED": str(SPEED),
-    }
+    return clock_env(clock)
 
 
 async def state(urls: dict[str, str]) -> dict[str, list[list[dict[str, object]]]]:
@@ -59,17 +55,6 @@ async def state(urls: dict[str, str]) -> dict[str, list[list[dict[str, object]]]
         finally:
             await conn.close()
     return result
-
-
-async def drained(urls: dict[str, str], tap: Tap) -> None:
-    for url in urls.values():
-        conn = await asyncpg.connect(url)
-        try:
-            pending = "select count(*) from outbox where message_type <> 'orders.watermark'"
-            await eventually(lambda conn=conn: conn.fetchval(pending), lambda n: n == 0)
-        finally:
-            await conn.close()
-    await tap.caught_up()
 
 
 def effects(tap: Tap) -> set[object]:
@@ -97,7 +82,7 @@ async def test_M2_redelivering_everything_twice_and_replaying_every_topic_change
     await market.place("order-0", "maker", [("lamp", 1)])  # duplicate order id
     await tap.wait_for(events.OrderCancelled, count=5, timeout=60)  # the five never confirmed
     await tap.wait_for(events.StockRestored, count=5)
-    await drained(service_databases, tap)
+    await published(service_databases, tap)
     before, emitted = await state(service_databases), effects(tap)
     assert before["inventory"][0][0]["quantity"] == 19  # lamp: one shipped, five restored
 
@@ -115,7 +100,7 @@ async def test_M2_redelivering_everything_twice_and_replaying_every_topic_change
     for service in services.values():
         await service.wait_started()
     await groups_caught_up(infra.kafka_bootstrap_servers, groups)
-    await drained(service_databases, tap)
+    await published(service_databases, tap)
 
     assert await state(service_databases) == before
     assert effects(tap) == emitted

@@ -21,7 +21,6 @@ from devtools.actors import ANSWERS, Marketplace
 from devtools.kafka_io import Publisher, Tap
 from devtools.launcher import running
 from services.orders.dates import end_of_day, local_date
-from shared.clock import ScaledClock
 from shared.contracts import events
 from shared.contracts.envelope import Command, Message
 from shared.contracts.reasons import RejectionReason
@@ -29,7 +28,7 @@ from shared.contracts.topics import ORDERS_EVENTS, order_key
 from tests.conftest import databases_of_their_own, new_run_id, topics_of_their_own
 from tests.e2e.conftest import service_processes
 from tests.support.infra import Infra
-from tests.support.waiting import eventually
+from tests.support.settle import accelerated, clock_env, published
 
 pytestmark = pytest.mark.e2e
 
@@ -112,15 +111,7 @@ async def run_scenario(market: Marketplace, outcome: Outcome) -> None:
 
 async def snapshot(outcome: Outcome, urls: dict[str, str]) -> None:
     """Wait until every service's outbox is published and collected, then read the databases."""
-    for url in urls.values():
-        conn = await asyncpg.connect(url)
-        try:
-            # Watermarks are written all the time; everything else must have gone out.
-            pending = "select count(*) from outbox where message_type <> 'orders.watermark'"
-            await eventually(lambda conn=conn: conn.fetchval(pending), lambda n: n == 0)
-        finally:
-            await conn.close()
-    await outcome.tap.caught_up()
+    await published(urls, outcome.tap)
     inventory, orders, deadlines = [await asyncpg.connect(urls[s]) for s in ("inventory", "orders", "deadlines")]
     try:
         outcome.stock = dict(await inventory.fetch("select listing_id, quantity from listings"))
@@ -137,13 +128,8 @@ async def outcome(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Asy
     prefix = await topics_of_their_own(infra, run_id)
     # Services take a few real seconds (days of simulated time) to start: orders are placed in late
     # February, so their 30-day windows cross the DST change of 8 March.
-    clock = ScaledClock(datetime.now(UTC), datetime(2026, 2, 12, 14, tzinfo=UTC), SPEED)
-    env = {
-        "MARKETPLACE_TIMEZONE": ZONE.key,
-        "CLOCK_REAL_ANCHOR": clock.real_anchor.isoformat(),
-        "CLOCK_SIMULATED_ANCHOR": clock.simulated_anchor.isoformat(),
-        "CLOCK_SPEED": str(SPEED),
-    }
+    clock = accelerated(datetime(2026, 2, 12, 14, tzinfo=UTC), SPEED)
+    env = {"MARKETPLACE_TIMEZONE": ZONE.key, **clock_env(clock)}
     logs: Path = tmp_path_factory.mktemp("scenario")
     async with databases_of_their_own(infra, run_id) as urls:
         processes = service_processes(infra, prefix, urls, logs, env)

@@ -14,6 +14,7 @@ from devtools.launcher import ServiceProcess
 from shared.clock import ScaledClock
 from shared.contracts import events
 from shared.contracts.reasons import RejectionReason
+from tests.support.settle import accelerated, clock_env
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -23,17 +24,13 @@ SPEED = 200_000  # 30 simulated days in about 13 real seconds
 
 @pytest.fixture
 def clock() -> ScaledClock:
-    return ScaledClock(datetime.now(UTC), datetime(2026, 9, 1, tzinfo=UTC), SPEED)
+    return accelerated(datetime(2026, 9, 1, tzinfo=UTC), SPEED)
 
 
 @pytest.fixture
 def service_env(clock: ScaledClock) -> dict[str, str]:
     """Every service on the test's clock (T3)."""
-    return {
-        "CLOCK_REAL_ANCHOR": clock.real_anchor.isoformat(),
-        "CLOCK_SIMULATED_ANCHOR": clock.simulated_anchor.isoformat(),
-        "CLOCK_SPEED": str(SPEED),
-    }
+    return clock_env(clock)
 
 
 async def test_R15_R8_deadlines_missed_while_the_service_was_down_fire_by_time_not_by_arrival(

@@ -18,6 +18,7 @@ from services.deadlines.app import DeadlinesSettings, build
 from shared.contracts import events
 from shared.contracts.topics import ORDERS_EVENTS, order_key
 from tests.support.infra import Infra
+from tests.support.settle import published
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -110,20 +111,10 @@ async def timer_states(url: str) -> dict[tuple[str, str], str]:
         await conn.close()
 
 
-async def published(url: str, tap: Tap) -> None:
-    """Barrier: every event the service queued is on Kafka and collected."""
-    conn = await asyncpg.connect(url)
-    try:
-        await eventually(lambda: conn.fetchval("select count(*) from outbox"), lambda n: n == 0)
-    finally:
-        await conn.close()
-    await tap.caught_up()
-
-
 async def settled(url: str, tap: Tap) -> None:
     """Barrier: every timer decided, every event published and collected."""
     await eventually(lambda: timer_states(url), lambda s: "pending" not in s.values())
-    await published(url, tap)
+    await published([url], tap)
 
 
 def about(tap: Tap, kind: type, order_id: str) -> list:  # type: ignore[type-arg]
@@ -176,7 +167,7 @@ async def test_R15_confirmation_accepted_1ms_before_the_deadline_and_delivered_a
     assert states[("on-time", "ship_by")] == "void"
     assert states[("on-time", "confirm_by")] == states[("late-by-1ms", "confirm_by")] == "void"
     assert states[("late-by-1ms", "ship_by")] == "fired"
-    await published(settings.database_url, tap)
+    await published([settings.database_url], tap)
     assert sorted(p.order_id for p in tap.of_type(events.LateShipmentPenalty)) == ["late-by-1ms", "never"]
 
 
@@ -200,7 +191,7 @@ async def test_R15_a_passed_deadline_waits_for_the_watermark_so_a_lagging_confir
     await send(publisher, confirmed("lagging", at=due - MS, late=False))  # the lagging confirmation
     await watermark(publisher, now)
     await eventually(lambda: timer_states(settings.database_url), lambda s: s[("lagging", "ship_by")] == "void")
-    await published(settings.database_url, tap)
+    await published([settings.database_url], tap)
     assert about(tap, events.LateShipmentPenalty, "lagging") == []
 
 
