@@ -12,6 +12,8 @@ from shared.contracts import commands, events
 from shared.contracts.envelope import Command, Message
 from shared.contracts.topics import INVENTORY_COMMANDS, ORDERS_COMMANDS, order_key
 
+UTC_ZONE = ZoneInfo("UTC")
+
 ANSWERS = (
     events.ListingCreated,
     events.ListingUpdated,
@@ -23,7 +25,7 @@ ANSWERS = (
 
 
 class Marketplace:
-    def __init__(self, publisher: Publisher, tap: Tap, clock: Clock, zone: ZoneInfo = ZoneInfo("UTC"), storefront: str = "shop-1") -> None:
+    def __init__(self, publisher: Publisher, tap: Tap, clock: Clock, zone: ZoneInfo = UTC_ZONE, storefront: str = "shop-1") -> None:
         self.publisher = publisher
         self.tap = tap
         self.clock = clock

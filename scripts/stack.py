@@ -426,7 +426,7 @@ async def setup_databases(cfg: Config, root: Path) -> None:
             await admin.close()
         app = await asyncpg.connect(cfg.pg_url("postgres"), timeout=10)
         await app.close()
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         raise StackError(f"PostgreSQL at {cfg.host}:{cfg.pg_port} refused {cfg.pg_user}: {exc} (a cluster "
                          f"made with another PG_USER? remove {root} to re-create it)") from None
 

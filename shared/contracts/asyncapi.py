@@ -37,7 +37,7 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
 def payload_of(topic: Topic) -> Any:
     if len(topic.messages) == 1:
         return topic.messages[0]
-    return Annotated[Union[topic.messages], Field(discriminator="type")]  # noqa: UP007
+    return Annotated[Union[topic.messages], Field(discriminator="type")]
 
 
 def _document_consumer(broker: KafkaBroker, topic: Topic, service: str) -> None:

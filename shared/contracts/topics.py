@@ -105,7 +105,7 @@ _adapters: dict[str, TypeAdapter[Any]] = {}
 
 def _adapter(topic: Topic) -> TypeAdapter[Any]:
     if topic.name not in _adapters:
-        union = topic.messages[0] if len(topic.messages) == 1 else Union[topic.messages]  # noqa: UP007
+        union = topic.messages[0] if len(topic.messages) == 1 else Union[topic.messages]
         _adapters[topic.name] = TypeAdapter(Annotated[union, Field(discriminator="type")])
     return _adapters[topic.name]
 

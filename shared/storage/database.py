@@ -34,7 +34,7 @@ async def create_pool(url: str, *, timeout: float = 60.0, min_size: int = 1, max
         except (asyncpg.InvalidPasswordError, asyncpg.InvalidCatalogNameError, asyncpg.InvalidAuthorizationSpecificationError) as exc:
             # Wrong credentials or database name will not fix themselves: say so at once.
             raise DatabaseUnavailable(f"cannot use database {describe(url)}: {exc}") from None
-        except (OSError, asyncpg.CannotConnectNowError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError, asyncpg.CannotConnectNowError) as exc:
             last = exc
             await asyncio.sleep(min(0.2 * attempt, 2.0, max(give_up - loop.time(), 0)))
     raise DatabaseUnavailable(
