@@ -49,7 +49,7 @@ class Service:
     background: list[Callable[[asyncpg.Pool], Awaitable[None]]] = field(default_factory=list)
 
     def app(self) -> FastStream:
-        broker = make_broker(self.settings.kafka_bootstrap_servers, self.name)
+        broker = make_broker(self.settings.kafka_bootstrap_servers, self.name, self.settings)
         prefix = self.settings.topic_prefix
         pipelines: dict[str, Pipeline] = {}
         tasks: list[asyncio.Task[Any]] = []
@@ -73,6 +73,7 @@ class Service:
                 prefix=self.settings.topic_prefix,
                 replication_factor=self.settings.topic_replication_factor,
                 timeout=self.settings.startup_timeout_seconds,
+                security=self.settings,
             )
             for sub in self.subscriptions:
                 pipelines[sub.topic.name] = Pipeline(self.name, sub.topic, pool, sub.apply, sub.answers)

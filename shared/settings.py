@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, Field, field_validator
+from pydantic import AwareDatetime, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.clock import Clock, make_clock
@@ -17,7 +17,27 @@ def local_database_url(database: str) -> str:
     return f"postgresql://fulfil:fulfil@127.0.0.1:15432/{database}"
 
 
-class ServiceSettings(BaseSettings):
+class KafkaSecurity(BaseSettings):
+    """Kafka authentication and encryption; the defaults suit the local stack (plaintext on loopback)."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", env_ignore_empty=True)
+
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = None  # None: the system's trusted CAs
+    kafka_ssl_certfile: str | None = None  # client certificate, for mutual TLS
+    kafka_ssl_keyfile: str | None = None
+
+    @model_validator(mode="after")
+    def _credentials_for_sasl(self) -> KafkaSecurity:
+        if self.kafka_security_protocol.startswith("SASL") and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD")
+        return self
+
+
+class ServiceSettings(KafkaSecurity):
     # An empty variable (`FOO=` from a compose passthrough) means "not set", not an empty value.
     model_config = SettingsConfigDict(env_file=None, extra="ignore", env_ignore_empty=True)
 

@@ -11,6 +11,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
 from shared.contracts.topics import ALL_TOPICS, Topic
+from shared.messaging.security import aiokafka_options
+from shared.settings import KafkaSecurity
 
 
 class BrokerUnavailable(RuntimeError):
@@ -24,6 +26,7 @@ async def ensure_topics(
     replication_factor: int = 1,
     topics: tuple[Topic, ...] = ALL_TOPICS,
     timeout: float = 60.0,
+    security: KafkaSecurity | None = None,
 ) -> None:
     """Create the missing topics, waiting up to `timeout` seconds for the broker to answer."""
     loop = asyncio.get_running_loop()
@@ -31,7 +34,12 @@ async def ensure_topics(
     attempt = 0
     while True:
         attempt += 1
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="topic-admin", request_timeout_ms=10_000)
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=bootstrap_servers,
+            client_id="topic-admin",
+            request_timeout_ms=10_000,
+            **(aiokafka_options(security) if security else {}),
+        )
         try:
             with _quiet("aiokafka"):  # one line at the end says it all; no error per retry
                 await admin.start()
@@ -89,6 +97,7 @@ def main() -> None:
                 prefix=settings.topic_prefix,
                 replication_factor=settings.topic_replication_factor,
                 timeout=settings.startup_timeout_seconds,
+                security=settings,
             )
         )
     except BrokerUnavailable as exc:
