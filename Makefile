@@ -10,7 +10,7 @@ STACK := $(PY) scripts/stack.py
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-integration test-e2e lint stack-up stack-down stack-status schemas schemas-check lock clean
+.PHONY: help install run test test-unit test-integration test-e2e faults lint stack-up stack-down stack-status schemas schemas-check lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ test-integration: install ## tests against real Kafka and PostgreSQL
 
 test-e2e: install ## the services as processes against real Kafka and PostgreSQL
 	$(STACK) exec -- $(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+faults: install ## the fault harness (own Kafka and PostgreSQL): FAULT_ARGS="--orders 100000 --rate 400"
+	$(PY) -m devtools.faults $(FAULT_ARGS)
 
 lint: install ## ruff: lint and formatting of the Python code
 	$(PY) -m ruff check .

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Run a real Kafka broker and PostgreSQL server for development and tests, without Docker.
 
-Usage: python scripts/stack.py up | down | status | env | exec -- CMD ARGS...
+Usage: python scripts/stack.py up | down | status | env | exec -- CMD ARGS... | crash kafka|postgres
+
+`crash` is for fault tests: kafka gets SIGKILL, postgres an immediate shutdown (no checkpoint,
+crash recovery at the next start); `up` brings either back.
 
 Kafka runs from Maven Central jars on the local JDK (KRaft, one node); PostgreSQL from the
 Debian packages. Settings (environment, defaults in Config.from_env): STACK_DIR (data and logs,
@@ -476,6 +479,30 @@ def stop_pg(cfg: Config) -> None:
     say(f"postgres: stopped (pid {pid}) in {time.monotonic() - started:.1f}s")
 
 
+# ---------------------------------------------------------------- faults
+
+def crash(cfg: Config, name: str) -> None:
+    """Stop a server the way a crash would, for fault tests; `up` restarts it."""
+    if name == "kafka":
+        pid = kafka_pid(cfg)
+        if pid is None:
+            raise StackError("kafka is not running")
+        os.kill(pid, signal.SIGKILL)
+        wait_gone(pid, "kafka.Kafka", 10)
+        say(f"kafka: killed -9 (pid {pid})")
+    elif name == "postgres":
+        root = pg_root(cfg)
+        pid = pg_pid(root)
+        if pid is None:
+            raise StackError("postgres is not running")
+        result = as_postgres([pg_bindir(root / "data") / "pg_ctl", "stop", "-m", "immediate", "-w", "-D", root / "data"])
+        if result.returncode != 0:
+            raise StackError(f"pg_ctl stop -m immediate failed:\n{tail(result.stdout + result.stderr)}")
+        say(f"postgres: stopped immediately (pid {pid}); it recovers at the next start")
+    else:
+        raise StackError(f"crash what? kafka or postgres, not {name!r}")
+
+
 # ---------------------------------------------------------------- commands
 
 def stack_env(cfg: Config) -> dict[str, str]:
@@ -560,6 +587,9 @@ def main(argv: list[str]) -> int:
             say("\n".join(f"export {key}={shlex.quote(value)}" for key, value in stack_env(cfg).items()))
         elif command == "exec":
             return exec_command(cfg, args[1:] if args[:1] == ["--"] else args)
+        elif command == "crash" and len(args) == 1:
+            with stack_lock(cfg):
+                crash(cfg, args[0])
         else:
             print(__doc__.strip().splitlines()[2], file=sys.stderr)
             return 2

@@ -114,6 +114,9 @@ class Service:
         broker.subscriber(
             prefix + topic.name,
             group_id=f"{prefix}{self.name}.{topic.name}",  # one group per service and subscription
+            group_instance_id=self.settings.kafka_group_instance_id,
+            session_timeout_ms=self.settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=self.settings.kafka_session_timeout_ms // 3,
             auto_offset_reset="earliest",  # a new group must not skip what was published before it joined
             ack_policy=AckPolicy.NACK_ON_ERROR,  # commit after success; retry (never skip) on failure
             title=f"{self.name}:{topic.name}",

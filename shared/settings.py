@@ -52,6 +52,11 @@ class ServiceSettings(KafkaSecurity):
     clock_real_anchor: AwareDatetime | None = None
     clock_simulated_anchor: AwareDatetime | None = None
     clock_speed: float = Field(default=1.0, gt=0)
+    # Static group membership: a stable id unique to this instance (a pod name, say) lets a restarted
+    # instance take its partitions back at once instead of waiting out the session timeout.
+    kafka_group_instance_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]+$")
+    # How long the group waits for a silent member (a crashed one) before reassigning its partitions.
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=6_000, le=300_000)
     # How long start-up waits for Kafka and PostgreSQL to answer before giving up with one line.
     startup_timeout_seconds: float = Field(default=60.0, gt=0)
     # How often the outbox relay looks for rows when no notification woke it.
