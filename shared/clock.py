@@ -56,3 +56,17 @@ def make_clock(real_anchor: datetime | None, simulated_anchor: datetime | None, 
         return SystemClock()
     now = datetime.now(UTC)
     return ScaledClock(real_anchor or now, simulated_anchor or real_anchor or now, speed)
+
+
+# The clock of this process: services set it once at start-up, so every "now" they read, including
+# the instant stamped on each event they emit, comes from the one configured clock (T3).
+_process_clock: Clock = SystemClock()
+
+
+def use_clock(clock: Clock) -> None:
+    global _process_clock
+    _process_clock = clock
+
+
+def now() -> datetime:
+    return _process_clock.now()

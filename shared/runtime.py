@@ -20,6 +20,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
 
+from shared.clock import use_clock
 from shared.contracts.topics import Topic
 from shared.logs import configure, get_logger
 from shared.messaging.admin import BrokerUnavailable, ensure_topics
@@ -49,6 +50,7 @@ class Service:
     background: list[Callable[[asyncpg.Pool], Awaitable[None]]] = field(default_factory=list)
 
     def app(self) -> FastStream:
+        use_clock(self.settings.clock())
         broker = make_broker(self.settings.kafka_bootstrap_servers, self.name, self.settings)
         prefix = self.settings.topic_prefix
         pipelines: dict[str, Pipeline] = {}

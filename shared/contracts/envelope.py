@@ -8,6 +8,8 @@ from uuid import UUID, uuid4
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from shared import clock
+
 
 def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
@@ -21,10 +23,6 @@ EntityId = Annotated[
     str,
     Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"),
 ]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Message(BaseModel):
@@ -42,7 +40,7 @@ class Message(BaseModel):
     event_id: UUID = Field(default_factory=uuid4)
     type: str
     schema_version: int = 1
-    occurred_at: UtcInstant = Field(default_factory=utc_now)
+    occurred_at: UtcInstant = Field(default_factory=clock.now)  # the emitting process's clock (T3)
 
     # Whether consumers record its id in their inbox; messages idempotent by nature opt out.
     needs_inbox: ClassVar[bool] = True

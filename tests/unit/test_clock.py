@@ -40,3 +40,16 @@ def test_T3_settings_build_the_clock_from_the_environment(monkeypatch: pytest.Mo
 def test_T3_speed_must_be_positive(speed: float) -> None:
     with pytest.raises(ValueError):
         ScaledClock(datetime.now(UTC), datetime.now(UTC), speed)
+
+
+def test_T3_events_are_stamped_by_the_process_clock() -> None:
+    from shared import clock as process
+    from shared.contracts.events import OrdersWatermark
+
+    simulated = ScaledClock(datetime.now(UTC), datetime(2031, 5, 1, tzinfo=UTC), speed=1)
+    process.use_clock(simulated)
+    try:
+        stamped = OrdersWatermark(partition=0, as_of=datetime(2031, 5, 1, tzinfo=UTC)).occurred_at
+    finally:
+        process.use_clock(SystemClock())
+    assert datetime(2031, 5, 1, tzinfo=UTC) <= stamped < datetime(2031, 5, 2, tzinfo=UTC)
