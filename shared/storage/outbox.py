@@ -8,6 +8,7 @@ from shared.contracts.codec import encode
 from shared.contracts.envelope import Message
 from shared.contracts.topics import Topic
 
+# A trigger (migration 0004) notifies this channel at commit: it wakes the relay without polling.
 NOTIFY_CHANNEL = "outbox"
 
 
@@ -29,5 +30,3 @@ async def add(conn: asyncpg.Connection, topic: Topic, key: str, message: Message
         encode(message),
         partition,
     )
-    # Delivered at commit, and only then: wakes the relay without it polling.
-    await conn.execute("select pg_notify($1, '')", NOTIFY_CHANNEL)
