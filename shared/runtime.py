@@ -110,8 +110,9 @@ class Service:
         return app
 
     def _subscribe(self, broker: KafkaBroker, topic: Topic, pipelines: dict[str, Pipeline], prefix: str) -> None:
-        async def handle(body: bytes, message: KafkaMessage) -> None:
-            await pipelines[topic.name].handle(body, message.raw_message)
+        async def handle(body: list[bytes], message: KafkaMessage) -> None:
+            # The records themselves (bytes, topic, partition, offset), in the order they were read.
+            await pipelines[topic.name].handle(message.raw_message)
 
         broker.subscriber(
             prefix + topic.name,
@@ -120,6 +121,8 @@ class Service:
             session_timeout_ms=self.settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=self.settings.kafka_session_timeout_ms // 3,
             auto_offset_reset="earliest",  # a new group must not skip what was published before it joined
+            batch=True,  # records are applied a batch per transaction (shared/messaging/consumer.py)
+            max_records=self.settings.consume_batch_size,
             ack_policy=AckPolicy.NACK_ON_ERROR,  # commit after success; retry (never skip) on failure
             title=f"{self.name}:{topic.name}",
         )(handle)

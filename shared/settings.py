@@ -59,6 +59,8 @@ class ServiceSettings(KafkaSecurity):
     kafka_session_timeout_ms: int = Field(default=10_000, ge=6_000, le=300_000)
     # How long start-up waits for Kafka and PostgreSQL to answer before giving up with one line.
     startup_timeout_seconds: float = Field(default=60.0, gt=0)
+    # Records a consumer applies per transaction (1: one at a time).
+    consume_batch_size: int = Field(default=200, ge=1, le=5_000)
     # How often the outbox relay looks for rows when no notification woke it.
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
 

@@ -12,12 +12,13 @@
   derived from the record's position, so a redelivered bad record is handled once.
 - Anything else raised (the database is down, say) propagates: the subscriber's NACK_ON_ERROR
   policy seeks back and the record is retried, never skipped.
+- Records come in batches, applied in one transaction; a failing batch is retried record by record.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -65,24 +66,44 @@ class Pipeline:
         self._apply = apply
         self._answers = answers
 
-    async def handle(self, body: bytes, record: ConsumerRecord) -> None:
+    async def handle(self, records: Sequence[ConsumerRecord]) -> None:
+        """Apply a batch of records in one transaction; if any fails, apply them one by one.
+
+        One transaction per batch is what makes consuming fast. When a record fails, the batch is
+        rolled back and retried record by record, each in its own transaction, so the failure stays
+        with its record: the ones before it commit, it raises (the subscriber seeks back and retries
+        it), and those after it are redelivered; the inbox absorbs the repeats.
+        """
+        if len(records) > 1:
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    for record in records:
+                        await self._process(conn, record)
+                return
+            except Exception as exc:  # whatever failed: isolate the record that caused it
+                log.warning("batch.retried_one_by_one", topic=self.topic.name, records=len(records), error=repr(exc)[:300])
+        for record in records:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await self._process(conn, record)
+
+    async def _process(self, conn: asyncpg.Connection, record: ConsumerRecord) -> None:
+        body = record.value or b""
         try:
             message = decode(self.topic, body)
         except DecodeError as error:
-            await self._dead_letter(body, record, error.kind, error.detail, error.payload, RejectionReason.INVALID.rule)
+            await self._dead_letter(conn, body, record, error)
             return
         delivery = Delivery(record.topic, record.partition, record.offset)
         with structlog.contextvars.bound_contextvars(**message.correlation()):
-            async with self._pool.acquire() as conn, conn.transaction():
-                if message.needs_inbox and not await inbox.claim(conn, message.event_id, self.topic.name, message.type):
-                    log.info("message.duplicate_ignored", topic=self.topic.name)
-                    return
-                if isinstance(message, Command) and not await inbox.claim_command(conn, message.command_id, message.type):
-                    log.info("command.already_answered", topic=self.topic.name)
-                    return
-                refusal = await self._apply(conn, message, delivery)
-                if refusal is not None:
-                    await self._refuse(conn, body, record, message, refusal)
+            if message.needs_inbox and not await inbox.claim(conn, message.event_id, self.topic.name, message.type):
+                log.info("message.duplicate_ignored", topic=self.topic.name)
+                return
+            if isinstance(message, Command) and not await inbox.claim_command(conn, message.command_id, message.type):
+                log.info("command.already_answered", topic=self.topic.name)
+                return
+            refusal = await self._apply(conn, message, delivery)
+            if refusal is not None:
+                await self._refuse(conn, body, record, message, refusal)
 
     async def _refuse(self, conn: asyncpg.Connection, body: bytes, record: ConsumerRecord, message: Message, refusal: Refusal) -> None:
         origin = _origin(self.service, record)
@@ -91,23 +112,23 @@ class Pipeline:
             await self._answer(conn, message.model_dump(mode="json"), message.command_id, refusal, origin)
         log.info("command.refused", reason=refusal.reason.value, rule=refusal.rule)
 
-    async def _dead_letter(
-        self, body: bytes, record: ConsumerRecord, kind: str, detail: str, payload: dict[str, Any] | None, rule: str
-    ) -> None:
-        command_id = _uuid(payload.get("command_id")) if payload else None
-        async with self._pool.acquire() as conn, conn.transaction():
-            await outbox.add(conn, DEAD_LETTERS, _key(record), self._letter(body, record, kind, detail))
-            if command_id is not None:
-                refusal = Refusal(RejectionReason.INVALID, f"{kind}: {detail}"[:2000], rule)
-                await self._answer(conn, payload or {}, command_id, refusal, _origin(self.service, record))
+    async def _dead_letter(self, conn: asyncpg.Connection, body: bytes, record: ConsumerRecord, error: DecodeError) -> None:
+        await outbox.add(conn, DEAD_LETTERS, _key(record), self._letter(body, record, error.kind, error.detail))
+        payload = error.payload or {}
+        command_id = _uuid(payload.get("command_id"))
+        # Answer the sender if it can be identified, once per command id (M5).
+        answered = command_id is not None and await inbox.claim_command(conn, command_id, str(payload.get("type"))[:64])
+        if answered:
+            refusal = Refusal(RejectionReason.INVALID, f"{error.kind}: {error.detail}"[:2000])
+            await self._answer(conn, payload, command_id, refusal, _origin(self.service, record))  # type: ignore[arg-type]
         log.warning(
             "message.dead_lettered",
             topic=record.topic,
             partition=record.partition,
             offset=record.offset,
-            error_kind=kind,
-            error=detail[:500],
-            answered=command_id is not None,
+            error_kind=error.kind,
+            error=error.detail[:500],
+            answered=answered,
         )
 
     def _letter(self, body: bytes, record: ConsumerRecord, kind: str, error: str) -> DeadLetter:

@@ -17,11 +17,19 @@ from devtools.launcher import ServiceProcess
 from shared.contracts import commands, events
 from shared.contracts.reasons import RejectionReason
 from shared.contracts.topics import INVENTORY_COMMANDS, ORDERS_COMMANDS, order_key
+from tests.support.settle import accelerated, clock_env
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
 PLACED_AT = datetime(2026, 3, 10, 15, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def service_env() -> dict[str, str]:
+    """The services' clock reads the placement instant now and runs at real speed: the order's
+    deadlines lie days ahead, so nothing fires during the test (T3)."""
+    return clock_env(accelerated(PLACED_AT, 1.0))
 
 
 def _place(order_id: str, seller: str, lines: list[tuple[str, int]]) -> commands.PlaceOrder:
@@ -58,7 +66,9 @@ async def test_R7_order_flows_from_storefront_to_deadlines(
     assert accepted.ship_by_deadline == datetime(2026, 3, 18, tzinfo=UTC)
     assert accepted.confirm_by_deadline == datetime(2026, 4, 10, tzinfo=UTC)
 
-    # The answer chain on Kafka: placed (pending), reserved, accepted — each exactly once.
+    # The answer chain on Kafka: placed (pending), reserved, accepted — each exactly once. They are on
+    # different topics, which the tap reads independently: wait until it has read everything.
+    await tap.caught_up()
     assert len(tap.of_type(events.OrderPlaced)) == 1
     assert len(tap.of_type(events.StockReserved)) == 1
 
