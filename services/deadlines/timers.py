@@ -43,10 +43,9 @@ class TimerLoop:
         now = self._clock.now()
         async with self._pool.acquire() as conn, conn.transaction():
             timers = await storage.claim_due(conn, now, self._batch_size)
-            for timer in timers:
-                event = domain.event_for(timer)
-                await outbox.add(conn, DEADLINES_EVENTS, order_key(timer.storefront_id, timer.order_id), event)
             if timers:
+                fired = [(order_key(t.storefront_id, t.order_id), domain.event_for(t)) for t in timers]
+                await outbox.add_many(conn, DEADLINES_EVENTS, fired)
                 await storage.mark_fired(conn, timers, now)
         for timer in timers:
             log.info(

@@ -7,16 +7,19 @@ from uuid import UUID
 import asyncpg
 
 
-async def claim(conn: asyncpg.Connection, event_id: UUID, topic: str, message_type: str) -> bool:
-    """Record `event_id` as applied in the caller's transaction; False if it already was."""
-    inserted = await conn.fetchval(
-        """insert into inbox (event_id, topic, message_type) values ($1, $2, $3)
-           on conflict (event_id) do nothing returning true""",
-        event_id,
-        topic,
-        message_type,
+async def claim_many(conn: asyncpg.Connection, entries: list[tuple[UUID, str, str]]) -> set[UUID]:
+    """Record many (event id, topic, type) at once; returns the ids that were new."""
+    if not entries:
+        return set()
+    rows = await conn.fetch(
+        """insert into inbox (event_id, topic, message_type)
+           select * from unnest($1::uuid[], $2::text[], $3::text[])
+           on conflict (event_id) do nothing returning event_id""",
+        [e[0] for e in entries],
+        [e[1] for e in entries],
+        [e[2] for e in entries],
     )
-    return bool(inserted)
+    return {row["event_id"] for row in rows}
 
 
 async def claim_command(conn: asyncpg.Connection, command_id: UUID, command_type: str) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import asyncpg
 
 from shared.contracts.codec import encode
@@ -18,15 +20,25 @@ async def add(conn: asyncpg.Connection, topic: Topic, key: str, message: Message
     An event id already queued is skipped, so a deterministic id makes a retried write harmless.
     `partition` overrides the key's partition (for messages addressed to one partition).
     """
-    if type(message) not in topic.messages:
-        raise ValueError(f"{message.type} does not travel on {topic.name}")
+    await add_many(conn, topic, [(key, message)], partition=partition)
+
+
+async def add_many(conn: asyncpg.Connection, topic: Topic, entries: Sequence[tuple[str, Message]], *, partition: int | None = None) -> None:
+    """Queue several messages in one statement, in the given order (ids follow it)."""
+    for _, message in entries:
+        if type(message) not in topic.messages:
+            raise ValueError(f"{message.type} does not travel on {topic.name}")
     await conn.execute(
         """insert into outbox (event_id, topic, key, message_type, payload, partition)
-           values ($1, $2, $3, $4, $5, $6) on conflict (event_id) do nothing""",
-        message.event_id,
+           select event_id, $1, key, message_type, payload, $2
+           from unnest($3::uuid[], $4::text[], $5::text[], $6::bytea[]) with ordinality
+                as e(event_id, key, message_type, payload, position)
+           order by position
+           on conflict (event_id) do nothing""",
         topic.name,
-        key,
-        message.type,
-        encode(message),
         partition,
+        [message.event_id for _, message in entries],
+        [key for key, _ in entries],
+        [message.type for _, message in entries],
+        [encode(message) for _, message in entries],
     )
