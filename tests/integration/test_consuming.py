@@ -111,3 +111,16 @@ async def test_R1_M3_a_listing_is_changed_only_by_its_seller_and_a_refusal_is_an
         assert await conn.fetchval("select quantity from listings where listing_id = 'vase'") == 4
     finally:
         await conn.close()
+
+
+async def test_M3_M5_an_unknown_message_type_is_dead_lettered_and_its_sender_answered(inventory: str, io: tuple[Publisher, Tap]) -> None:
+    publisher, tap = io
+    command_id = uuid.uuid4()
+    raw = b'{"type": "listing.delete", "command_id": "%s", "seller_id": "s1", "listing_id": "mug"}' % str(command_id).encode()
+    await publisher.send_raw(INVENTORY_COMMANDS, "mug", raw)
+    await publisher.send(INVENTORY_COMMANDS, "mug", create("after-unknown"))
+    [letter] = await tap.wait_for(events.DeadLetter)
+    assert letter.error_kind == "unknown_message_type" and base64.b64decode(letter.value_base64) == raw
+    [answer] = await tap.wait_for(events.CommandRejected)
+    assert answer.command_id == command_id and answer.reason is RejectionReason.INVALID and answer.rule == "M3"
+    await tap.wait_for(events.ListingCreated, lambda e: e.listing_id == "after-unknown")
