@@ -252,42 +252,48 @@ class Run:
             await self.producer.stop()
 
     async def place_orders(self) -> None:
-        started = time.monotonic()
-        for number in range(self.args.orders):
-            order = self.workload.order(number)
-            await self.command(ORDERS_COMMANDS, order_key(order.storefront_id, order.order_id), order)
-            self.placed = number + 1
-            if self.placed % max(1, self.args.orders // 10) == 0:
+        """Orders at --rate, sent a tick's worth at a time so the storefront itself keeps up."""
+        started, tick = time.monotonic(), 0.1
+        while self.placed < self.args.orders:
+            due = min(self.args.orders, int((time.monotonic() - started) * self.args.rate) + 1)
+            batch = [self.workload.order(number) for number in range(self.placed, due)]
+            await asyncio.gather(*(self.command(ORDERS_COMMANDS, order_key(o.storefront_id, o.order_id), o) for o in batch))
+            before, self.placed = self.placed, due
+            if self.placed // max(1, self.args.orders // 10) > before // max(1, self.args.orders // 10):
                 say(f"load: {self.placed}/{self.args.orders} orders placed")
-            if self.args.poison_every and self.placed % self.args.poison_every == 0:
+            if self.args.poison_every and self.placed // self.args.poison_every > before // self.args.poison_every:
                 topic = self.rng.choice((INVENTORY_COMMANDS, ORDERS_COMMANDS))
                 await self.send(topic, f"poison-{self.placed}", self.rng.choice(POISON))
                 self.poison_sent += 1
-            await asyncio.sleep(max(0.0, started + self.placed / self.args.rate - time.monotonic()))
+            await asyncio.sleep(tick)
 
     async def confirm(self, tap: Tap) -> None:
         """Sellers: confirm on time right away, late just after the ship-by date ends, or never."""
-        handled: set[str] = set()
+        answered: set[str] = set()  # order keys with an answer; records may be seen twice (republished)
         late: list[events.OrderAccepted] = []
+        read = 0
         while True:
-            for accepted in tap.of_type(events.OrderAccepted):
-                key = order_key(accepted.storefront_id, accepted.order_id)
-                if key in handled:
+            fresh, read = tap.seen[read:], len(tap.seen)
+            for _, _, message in fresh:
+                if not isinstance(message, (events.OrderAccepted, events.OrderRejected)):
                     continue
-                handled.add(key)
+                key = order_key(message.storefront_id, message.order_id)
+                if key in answered:
+                    continue
+                answered.add(key)
                 plan = self.workload.plans.get(key)
+                if not isinstance(message, events.OrderAccepted):
+                    continue
                 if plan == "on_time":
-                    await self.command(ORDERS_COMMANDS, key, self.workload.confirmation(accepted))
-                elif plan == "late" and accepted.ship_by_deadline < accepted.confirm_by_deadline:
-                    late.append(accepted)
+                    await self.command(ORDERS_COMMANDS, key, self.workload.confirmation(message))
+                elif plan == "late" and message.ship_by_deadline < message.confirm_by_deadline:
+                    late.append(message)
             now = self.clock.now()
             for accepted in [a for a in late if a.ship_by_deadline + timedelta(hours=2) <= now]:
                 late.remove(accepted)
                 await self.command(ORDERS_COMMANDS, order_key(accepted.storefront_id, accepted.order_id), self.workload.confirmation(accepted))
-            if self.placed == self.args.orders and not late and len(handled) >= len(tap.of_type(events.OrderAccepted)):
-                answered = len(tap.of_type((events.OrderAccepted, events.OrderRejected)))
-                if answered >= self.args.orders:
-                    return
+            if self.placed == self.args.orders and not late and len(answered) >= self.args.orders:
+                return
             await asyncio.sleep(0.05)
 
     async def inject_faults(self) -> None:
@@ -367,9 +373,11 @@ class Run:
             finally:
                 await conn.close()
         # The orders service applies the last cancellations; inventory restores their stock.
-        want = len(tap.of_type(events.CancellationIssued))
-        while len(tap.of_type(events.StockRestored)) < want and time.monotonic() < self.deadline:
-            await asyncio.sleep(0.2)
+        def subjects(kind: type) -> set[str]:
+            return {order_key(m.storefront_id, m.order_id) for m in tap.of_type(kind)}
+
+        while subjects(events.StockRestored) < subjects(events.CancellationIssued) and time.monotonic() < self.deadline:
+            await asyncio.sleep(1.0)
         await tap.caught_up(timeout=120)
 
     async def verify(self, tap: Tap) -> int:
