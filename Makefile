@@ -10,7 +10,7 @@ STACK := $(PY) scripts/stack.py
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-integration test-e2e faults lint stack-up stack-down stack-status schemas schemas-check lock clean
+.PHONY: help install run test test-unit test-integration test-e2e faults fuzz lint stack-up stack-down stack-status schemas schemas-check lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -42,6 +42,10 @@ test-e2e: install ## the services as processes against real Kafka and PostgreSQL
 
 faults: install ## the fault harness (own Kafka and PostgreSQL): FAULT_ARGS="--orders 100000 --rate 400"
 	$(PY) -m devtools.faults $(FAULT_ARGS)
+
+FUZZ_ARGS ?= --per-consumer 10000
+fuzz: install ## malformed records at every consumer (docs/fuzzing.md): FUZZ_ARGS="--per-consumer 2000 --seed 1"
+	$(STACK) exec -- $(PY) -m devtools.fuzz $(FUZZ_ARGS)
 
 lint: install ## ruff: lint and formatting of the Python code
 	$(PY) -m ruff check .

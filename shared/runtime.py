@@ -22,7 +22,7 @@ from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
 
 from shared.clock import use_clock
-from shared.contracts.topics import Topic
+from shared.contracts.topics import MAX_MESSAGE_BYTES, Topic
 from shared.logs import configure, get_logger
 from shared.messaging.admin import BrokerUnavailable, ensure_topics
 from shared.messaging.broker import make_broker
@@ -94,6 +94,7 @@ class Service:
                 acks="all",
                 enable_idempotence=True,  # retries neither duplicate nor reorder within a partition
                 linger_ms=2,
+                max_request_size=MAX_MESSAGE_BYTES,  # a dead letter wraps a whole record
                 **aiokafka_options(self.settings),
             )
             await producer.start()

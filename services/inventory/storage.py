@@ -55,3 +55,12 @@ async def take_unrestored_reservation(conn: asyncpg.Connection, order_key: str) 
         order_key,
     )
     return [(row["listing_id"], row["quantity"]) for row in rows]
+
+
+async def decide_once(conn: asyncpg.Connection, order_key: str) -> bool:
+    """Record that this order's reservation is being decided; False if it already was."""
+    return bool(
+        await conn.fetchval(
+            "insert into decided_orders (order_key) values ($1) on conflict do nothing returning true", order_key
+        )
+    )

@@ -42,6 +42,9 @@ async def update_listing(conn: asyncpg.Connection, command: commands.UpdateListi
 async def reserve_stock(conn: asyncpg.Connection, placed: events.OrderPlaced) -> None:
     key = order_key(placed.storefront_id, placed.order_id)
     ids = {"storefront_id": placed.storefront_id, "order_id": placed.order_id, "seller_id": placed.seller_id}
+    if not await storage.decide_once(conn, key):
+        log.warning("stock.order_already_decided")  # the same order placed again under a new event id
+        return
     listings = await storage.lock_listings(conn, (line.listing_id for line in placed.lines))
     decision = domain.reserve(placed.seller_id, placed.lines, listings)
     if isinstance(decision, Refusal):

@@ -35,7 +35,8 @@ def decode(topic: Topic, raw: bytes) -> Message:
     if not isinstance(payload, dict):
         raise DecodeError("invalid", f"expected a JSON object, got {type(payload).__name__}")
     known = {m.model_fields["type"].default for m in topic.messages}
-    if payload.get("type") not in known:
+    kind = payload.get("type")
+    if not isinstance(kind, str) or kind not in known:
         raise DecodeError(
             "unknown_message_type",
             f"type {payload.get('type')!r} is not one of {sorted(known)} on {topic.name}",
@@ -49,3 +50,5 @@ def decode(topic: Topic, raw: bytes) -> Message:
             for err in exc.errors(include_url=False)
         )
         raise DecodeError("invalid", problems[:2000], payload) from None
+    except (OverflowError, ValueError) as exc:  # arithmetic out of range that pydantic does not wrap
+        raise DecodeError("invalid", f"value out of range: {exc}"[:2000], payload) from None

@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.contracts.envelope import Command, EntityId, UtcInstant
+from shared.contracts.envelope import Command, EntityId, Text, UtcInstant
 
 Quantity = Annotated[int, Field(ge=0, le=100_000)]  # R1
 ProductionDays = Annotated[int, Field(ge=1, le=30)]  # R1
-ShortText = Annotated[str, Field(min_length=1, max_length=100)]
+ShortText = Annotated[Text, Field(min_length=1, max_length=100)]
 
 
 class OrderLine(BaseModel):
@@ -69,4 +69,4 @@ class ConfirmShipment(Command):
     shipping_method: ShortText
     carrier: ShortText
     tracking_id: ShortText
-    memo: Annotated[str, Field(max_length=1000)] | None = None
+    memo: Annotated[Text, Field(max_length=1000)] | None = None

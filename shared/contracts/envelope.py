@@ -12,11 +12,22 @@ from shared import clock
 
 
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    # Instants this marketplace can mean: the bounds keep every date computed from them (30 days
+    # later, in any zone) representable.
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("instant out of range") from None
+    if not 1970 <= utc.year <= 2999:
+        raise ValueError("instant must lie between the years 1970 and 2999")
+    return utc
 
 
 # T1: an instant without an offset is invalid input; accepted instants are normalised to UTC.
 UtcInstant = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+
+# Free text from outside: PostgreSQL text cannot hold NUL characters, so they are invalid input.
+Text = Annotated[str, Field(pattern=r"^[^\x00]*$")]
 
 # Ids are opaque, short and safe to join into Kafka keys ("storefront/order").
 EntityId = Annotated[

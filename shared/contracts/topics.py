@@ -22,6 +22,9 @@ class Topic:
     partitions: int
     messages: tuple[type[Message], ...]
     description: str
+    # Larger than the broker's default (1 MB) where a message wraps another one: a dead letter holds
+    # a whole record, base64-encoded, and its error.
+    max_message_bytes: int | None = None
 
     def adapter(self) -> TypeAdapter[Any]:
         return _adapter(self)
@@ -83,6 +86,7 @@ DEAD_LETTERS = Topic(
     partitions=1,
     messages=(events.DeadLetter,),
     description="Messages a consumer could not use, with their original bytes and the error.",
+    max_message_bytes=4 * 1024 * 1024,
 )
 
 ALL_TOPICS: tuple[Topic, ...] = (
@@ -93,6 +97,9 @@ ALL_TOPICS: tuple[Topic, ...] = (
     DEADLINES_EVENTS,
     DEAD_LETTERS,
 )
+
+# What the relay may send in one record: the largest topic limit.
+MAX_MESSAGE_BYTES = max(t.max_message_bytes or 1024 * 1024 for t in ALL_TOPICS)
 
 
 def order_key(storefront_id: str, order_id: str) -> str:

@@ -55,7 +55,12 @@ async def ensure_topics(
     try:
         existing = set(await admin.list_topics())
         missing = [
-            NewTopic(name=prefix + t.name, num_partitions=t.partitions, replication_factor=replication_factor)
+            NewTopic(
+                name=prefix + t.name,
+                num_partitions=t.partitions,
+                replication_factor=replication_factor,
+                topic_configs={"max.message.bytes": str(t.max_message_bytes)} if t.max_message_bytes else None,
+            )
             for t in topics
             if prefix + t.name not in existing
         ]

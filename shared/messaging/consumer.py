@@ -93,12 +93,19 @@ class Pipeline:
             except DecodeError as error:
                 decoded.append((record, error))
         # One inbox statement for the whole batch (M2); a second copy in the same batch is a repeat too.
+        # A bad record is claimed under its dead letter's id: redelivered, it is dead-lettered once.
         fresh = await inbox.claim_many(
-            conn, [(m.event_id, self.topic.name, m.type) for _, m in decoded if isinstance(m, Message) and m.needs_inbox]
+            conn,
+            [
+                (m.event_id, self.topic.name, m.type) if isinstance(m, Message) else (self._letter_id(r), self.topic.name, "dead_letter")
+                for r, m in decoded
+                if not isinstance(m, Message) or m.needs_inbox
+            ],
         )
         for record, item in decoded:
             if isinstance(item, DecodeError):
-                await self._dead_letter(conn, record.value or b"", record, item)
+                if self._letter_id(record) in fresh:
+                    await self._dead_letter(conn, record.value or b"", record, item)
                 continue
             with structlog.contextvars.bound_contextvars(**item.correlation()):
                 if item.needs_inbox:
@@ -127,8 +134,10 @@ class Pipeline:
         await outbox.add(conn, DEAD_LETTERS, _key(record), self._letter(body, record, error.kind, error.detail))
         payload = error.payload or {}
         command_id = _uuid(payload.get("command_id"))
-        # Answer the sender if it can be identified, once per command id (M5).
-        answered = command_id is not None and await inbox.claim_command(conn, command_id, str(payload.get("type"))[:64])
+        # Answer the sender of a command if it can be identified, once per command id (M5).
+        answered = (
+            self._answers is not None and command_id is not None and await inbox.claim_command(conn, command_id, str(payload.get("type")))
+        )
         if answered:
             refusal = Refusal(RejectionReason.INVALID, f"{error.kind}: {error.detail}"[:2000])
             await self._answer(conn, payload, command_id, refusal, _origin(self.service, record))  # type: ignore[arg-type]
@@ -142,9 +151,12 @@ class Pipeline:
             answered=answered,
         )
 
+    def _letter_id(self, record: ConsumerRecord) -> UUID:
+        return uuid5(NAMESPACE_URL, f"dead-letter:{_origin(self.service, record)}")
+
     def _letter(self, body: bytes, record: ConsumerRecord, kind: str, error: str) -> DeadLetter:
         return DeadLetter(
-            event_id=uuid5(NAMESPACE_URL, f"dead-letter:{_origin(self.service, record)}"),
+            event_id=self._letter_id(record),
             service=self.service,
             source_topic=record.topic,
             partition=record.partition,

@@ -28,6 +28,6 @@ async def claim_command(conn: asyncpg.Connection, command_id: UUID, command_type
         """insert into handled_commands (command_id, command_type) values ($1, $2)
            on conflict (command_id) do nothing returning true""",
         command_id,
-        command_type,
+        command_type.replace("\x00", "\ufffd")[:64],  # may come from a malformed message
     )
     return bool(inserted)

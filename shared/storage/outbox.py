@@ -38,7 +38,12 @@ async def add_many(conn: asyncpg.Connection, topic: Topic, entries: Sequence[tup
         topic.name,
         partition,
         [message.event_id for _, message in entries],
-        [key for key, _ in entries],
+        [_printable(key) for key, _ in entries],
         [message.type for _, message in entries],
         [encode(message) for _, message in entries],
     )
+
+
+def _printable(text: str) -> str:
+    """Keys may come from outside (a dead letter keeps its record's key): text columns refuse NUL."""
+    return text.replace("\x00", "\ufffd")
