@@ -10,7 +10,7 @@ STACK := $(PY) scripts/stack.py
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-integration test-e2e faults fuzz lint stack-up stack-down stack-status schemas schemas-check lock clean
+.PHONY: help install run test test-unit test-integration test-e2e faults fuzz bench loadgen lint stack-up stack-down stack-status schemas schemas-check lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -46,6 +46,14 @@ faults: install ## the fault harness (own Kafka and PostgreSQL): FAULT_ARGS="--o
 FUZZ_ARGS ?= --per-consumer 10000
 fuzz: install ## malformed records at every consumer (docs/fuzzing.md): FUZZ_ARGS="--per-consumer 2000 --seed 1"
 	$(STACK) exec -- $(PY) -m devtools.fuzz $(FUZZ_ARGS)
+
+BENCH_ARGS ?= --quick
+bench: install ## the benchmarks (docs/benchmarks.md): BENCH_ARGS=--full for the documented sizes
+	$(STACK) exec -- $(PY) -m bench.run $(BENCH_ARGS)
+
+LOADGEN_ARGS ?= --orders 5000 --rate 200
+loadgen: install ## the storefront load generator against the running services: LOADGEN_ARGS="--orders 20000 --rate 500"
+	$(STACK) exec -- $(PY) -m devtools.loadgen $(LOADGEN_ARGS)
 
 lint: install ## ruff: lint and formatting of the Python code
 	$(PY) -m ruff check .

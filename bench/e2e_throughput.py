@@ -1,0 +1,85 @@
+"""End-to-end throughput and memory: orders placed flat out, until every one is answered and every
+accepted order's two deadlines are stored, all durable (outboxes, inboxes, acks=all).
+
+Broker, PostgreSQL, the three services (one process each) and the load generator share the machine.
+The catalogue is written straight into the inventory database and a few warm-up orders go through
+first (set-up, not measured); every order then takes the real path: orders.commands -> orders ->
+inventory -> orders -> deadlines.
+Figures: orders/s from the first placement to the last deadline stored; the peak RSS (VmHWM) and
+CPU per order of each service process, and of the broker and the database server when they run on
+this machine; how busy the machine's cores were. The CPU per order says what limits the figure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from bench.harness import MachineBusy, Servers, Sizes, cpu_seconds, listening_pid, peak_rss_mb, ready_system, tree_cpu_seconds
+from devtools.loadgen import place_orders
+
+SERVICES = ("inventory", "orders", "deadlines")
+
+
+def _servers_cpu(servers: Servers) -> dict[str, float | None]:
+    """CPU seconds so far of the local broker and database server (None when they are elsewhere)."""
+    kafka = listening_pid(int(servers.kafka.split(",")[0].rsplit(":", 1)[1]))
+    postgres = listening_pid(urlsplit(servers.postgres).port or 5432)
+    return {"kafka": cpu_seconds(kafka) if kafka else None, "postgres": tree_cpu_seconds(postgres) if postgres else None}
+
+
+async def measure(servers: Servers, sizes: Sizes, orders: int, *, instances: int = 1) -> dict[str, Any]:
+    async with ready_system(servers, sizes, instances=instances) as (system, stream):
+        cpu_before = {p.process.pid: cpu_seconds(p.process.pid) or 0.0 for p in system.processes if p.process}
+        servers_before = _servers_cpu(servers)
+        busy = MachineBusy()
+        result = await place_orders(
+            servers.kafka, system.prefix, stream, orders=orders, rate=0,
+            seconds=sizes.cap_seconds, settle=sizes.cap_seconds, deadlines_url=system.databases["deadlines"], run=system.run,
+        )
+        machine_busy = busy.share()
+        servers_after = _servers_cpu(servers)
+        per_service: dict[str, dict[str, float | None]] = {}
+        for service in SERVICES:
+            pids = [p.process.pid for p in system.of(service) if p.process]
+            cpu = sum((cpu_seconds(pid) or 0.0) - cpu_before[pid] for pid in pids)
+            per_service[service] = {
+                "peak_rss_mb": max((peak_rss_mb(pid) or 0.0) for pid in pids),
+                "cpu_ms_per_order": round(cpu * 1000 / max(result.answered, 1), 2),
+            }
+    done = result.stored_seconds
+    last = result.timeline[-1]
+    return {
+        "instances": instances,
+        "orders": result.placed,
+        "accepted": result.accepted,
+        "rejected": result.rejected,
+        "rejections": dict(result.reasons),
+        "complete": done is not None,
+        # Complete: orders over first placement -> last deadline stored. Capped: what got through so far.
+        "orders_per_s": round(result.placed / done if done else (last.stored or 0) / max(last.seconds, 1e-9), 1),
+        "seconds": round(done if done else last.seconds, 2),
+        "placing_seconds": round(result.placing_seconds, 2),
+        "machine_busy": machine_busy,
+        "services": per_service,
+        "servers_cpu_ms_per_order": {
+            name: round((after - servers_before[name]) * 1000 / max(result.answered, 1), 2) if after is not None and servers_before[name] is not None else None
+            for name, after in servers_after.items()
+        },
+        "timeline": [[s.seconds, s.answered, s.stored] for s in result.timeline],
+    }
+
+
+async def run(sizes: Sizes, servers: Servers) -> dict[str, Any]:
+    return await measure(servers, sizes, sizes.e2e_orders)
+
+
+def rows(f: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    note = "" if f["complete"] else " (capped: not all done)"
+    table = [("End-to-end throughput, 1 instance each", f"{f['orders_per_s']:,.0f} orders/s{note}", ">= 10,000 orders/s", f["orders_per_s"] >= 10_000)]
+    for service, s in f["services"].items():
+        table.append((f"Peak RSS, {service}", f"{s['peak_rss_mb']:.0f} MB", "<= 150 MB", (s["peak_rss_mb"] or 0) <= 150))
+    cpu = [f"{k} {v['cpu_ms_per_order']}" for k, v in f["services"].items()]
+    cpu += [f"{k} {v}" for k, v in f["servers_cpu_ms_per_order"].items() if v is not None]
+    table.append((f"CPU ms per order (machine {f['machine_busy']:.0%} busy)", ", ".join(cpu), "-", None))
+    return table
