@@ -106,7 +106,11 @@ async def run_scenario(market: Marketplace, outcome: Outcome) -> None:
     await market.tap.wait_for(events.OrderCancelled, lambda e: e.order_id == "never", timeout=90)
     await market.tap.wait_for(events.StockRestored, lambda e: e.order_id == "never", timeout=30)
     await ask("confirm never", market.confirm_command("never", SELLER))
-    await market.tap.wait_for(events.OrderCancelled, lambda e: e.order_id == "thirty", timeout=30)
+    # The other never-confirmed orders were placed later: their windows close later (R12).
+    for order_id in ("thirty", "r4-before", "r4-after"):
+        await market.tap.wait_for(events.OrderCancelled, lambda e, order_id=order_id: e.order_id == order_id, timeout=60)
+    for order_id in ("never", "thirty", "r4-before", "r4-after"):  # inventory takes them back (R14)
+        await market.tap.wait_for(events.StockRestored, lambda e, order_id=order_id: e.order_id == order_id, timeout=60)
 
 
 async def snapshot(outcome: Outcome, urls: dict[str, str]) -> None:
