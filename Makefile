@@ -52,7 +52,7 @@ bench: install ## the benchmarks (docs/benchmarks.md): BENCH_ARGS=--full for the
 	$(STACK) exec -- $(PY) -m bench.run $(BENCH_ARGS)
 
 LOADGEN_ARGS ?= --orders 5000 --rate 200
-loadgen: install ## the storefront load generator against the running services: LOADGEN_ARGS="--orders 20000 --rate 500"
+loadgen: install ## the storefront load generator (starts its own services; --external to drive running ones)
 	$(STACK) exec -- $(PY) -m devtools.loadgen $(LOADGEN_ARGS)
 
 lint: install ## ruff: lint and formatting of the Python code

@@ -13,7 +13,6 @@ $TMPDIR/fulfil-profiles/<service>.prof for `python -m pstats`.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import cProfile
 import io
 import json
@@ -31,7 +30,7 @@ from asyncpg.connection import Connection
 
 from bench.harness import servers
 from devtools.launcher import REPO, ServiceProcess
-from devtools.loadgen import Catalogue, OrderStream, launched, place_orders, seed_catalogue
+from devtools.loadgen import Catalogue, OrderStream, launched, place_orders, run_stoppable, seed_catalogue
 
 SERVICES = ("inventory", "orders", "deadlines")
 PROFILES = Path(tempfile.gettempdir()) / "fulfil-profiles"  # where each profiled service writes its profile
@@ -154,4 +153,4 @@ if __name__ == "__main__":
     if parsed.child:
         child(parsed.child)
     else:
-        asyncio.run(main(parsed))
+        run_stoppable(main(parsed))

@@ -12,7 +12,7 @@ documented sizes (1,000,000 deadlines) and caps each measured phase at four minu
 from __future__ import annotations
 
 import argparse
-import asyncio
+import contextlib
 import json
 import os
 import time
@@ -24,6 +24,7 @@ from rich.table import Table
 
 from bench import deadlines, e2e_throughput, kafka_baseline, latency, scaling
 from bench.harness import FULL, QUICK, RESULTS, Sizes, machine, servers, write
+from devtools.loadgen import run_stoppable
 
 BENCHMARKS: dict[str, ModuleType] = {
     "kafka_baseline": kafka_baseline,
@@ -87,7 +88,8 @@ def cli() -> None:
     size.add_argument("--full", action="store_true", help="the documented sizes; each measured phase capped at four minutes")
     parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), metavar="NAME", help=f"run only these: {', '.join(BENCHMARKS)}")
     args = parser.parse_args()
-    asyncio.run(main(FULL if args.full else QUICK, args.only or list(BENCHMARKS)))
+    with contextlib.suppress(KeyboardInterrupt):
+        run_stoppable(main(FULL if args.full else QUICK, args.only or list(BENCHMARKS)))
 
 
 if __name__ == "__main__":

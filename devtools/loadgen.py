@@ -20,15 +20,17 @@ import contextlib
 import os
 import random
 import shutil
+import signal
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -45,6 +47,7 @@ from shared.messaging.admin import ensure_topics
 SERVICES = ("inventory", "orders", "deadlines")
 ANSWERS = {b"order.accepted": "accepted", b"order.rejected": "rejected"}
 LINE_COUNTS = ((1, 60), (2, 25), (3, 10), (4, 3), (6, 2))  # (lines, weight): most orders are one item
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -445,6 +448,22 @@ async def _delete_topics(bootstrap: str, prefix: str) -> None:
 # -------------------------------------------------------------------------- command line
 
 
+def run_stoppable(main: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run, with SIGTERM handled like Ctrl-C: the coroutine is cancelled, so the services it
+    launched stop and their databases and topics are dropped instead of being left behind."""
+
+    async def guarded() -> T:
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        return await main
+
+    try:
+        return asyncio.run(guarded())
+    except asyncio.CancelledError:
+        raise SystemExit(128 + signal.SIGTERM) from None
+
+
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
@@ -545,7 +564,7 @@ def main() -> None:
     if args.orders <= 0 or args.rate < 0 or args.seconds <= 0 or args.sellers <= 0 or not 1 <= args.listings_per_seller <= 100:
         parser.error("--orders, --seconds and --sellers must be positive, --rate not negative, --listings-per-seller 1-100")
     with contextlib.suppress(KeyboardInterrupt):
-        sys.exit(asyncio.run(_run(args)))
+        sys.exit(run_stoppable(_run(args)))
 
 
 if __name__ == "__main__":
