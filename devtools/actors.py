@@ -35,9 +35,6 @@ class Marketplace:
     def today(self) -> date:
         return self.clock.now().astimezone(self.zone).date()
 
-    def answers(self, command: Command) -> list[Message]:
-        return [m for m in self.tap.of_type(ANSWERS) if getattr(m, "command_id", None) == command.command_id]  # type: ignore[arg-type]
-
     async def answer(self, command: Command, timeout: float = 60.0) -> Message:
         [found] = await self.tap.wait_for(ANSWERS, lambda m: m.command_id == command.command_id, timeout=timeout)  # type: ignore[arg-type]
         return found

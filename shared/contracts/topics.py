@@ -115,11 +115,3 @@ def _adapter(topic: Topic) -> TypeAdapter[Any]:
         union = topic.messages[0] if len(topic.messages) == 1 else Union[topic.messages]
         _adapters[topic.name] = TypeAdapter(Annotated[union, Field(discriminator="type")])
     return _adapters[topic.name]
-
-
-def topic_of(message_type: type[Message]) -> Topic:
-    """The one topic a message type travels on (CommandRejected: ask the publishing service)."""
-    homes = [t for t in ALL_TOPICS if message_type in t.messages]
-    if len(homes) != 1:
-        raise LookupError(f"{message_type.__name__} travels on {len(homes)} topics; name the topic")
-    return homes[0]
