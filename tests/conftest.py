@@ -8,11 +8,10 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from shared.contracts.topics import SERVICES
 from shared.messaging.admin import ensure_topics
 from tests.support.databases import create_database, drop_database
 from tests.support.infra import Infra, real_services
-
-SERVICES = ("inventory", "orders", "deadlines")
 
 
 @pytest.fixture(scope="session")

@@ -12,26 +12,8 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from pydantic import Field
 
-from shared.contracts.topics import ALL_TOPICS, Topic
+from shared.contracts.topics import ALL_TOPICS, Topic, consumer_group
 from shared.settings import LOCAL_KAFKA
-
-# Who publishes and who reads each topic (the services' wiring is the source; a test checks they agree).
-PRODUCERS: dict[str, str] = {
-    "inventory.commands": "sellers",
-    "orders.commands": "storefronts and sellers",
-    "inventory.events": "inventory",
-    "orders.events": "orders",
-    "deadlines.events": "deadlines",
-    "deadletters": "every service",
-}
-CONSUMERS: dict[str, tuple[str, ...]] = {
-    "inventory.commands": ("inventory",),
-    "orders.commands": ("orders",),
-    "inventory.events": ("orders",),
-    "orders.events": ("inventory", "deadlines"),
-    "deadlines.events": ("orders",),
-    "deadletters": (),
-}
 
 
 def payload_of(topic: Topic) -> Any:
@@ -47,7 +29,7 @@ def _document_consumer(broker: KafkaBroker, topic: Topic, service: str) -> None:
     handle.__annotations__["message"] = payload_of(topic)
     broker.subscriber(
         topic.name,
-        group_id=f"{service}.{topic.name}",
+        group_id=consumer_group(service, topic),
         title=f"{service} reads {topic.name}",
         description=f"{topic.description} Key: {topic.key}. Partitions: {topic.partitions}.",
     )(handle)
@@ -59,10 +41,10 @@ def build_broker() -> KafkaBroker:
         broker.publisher(
             topic.name,
             schema=payload_of(topic),
-            title=f"{PRODUCERS[topic.name]} publish to {topic.name}",
+            title=f"{topic.written_by} publish to {topic.name}",
             description=f"{topic.description} Key: {topic.key}. Partitions: {topic.partitions}.",
         )
-        for service in CONSUMERS[topic.name]:
+        for service in topic.read_by:
             _document_consumer(broker, topic, service)
     return broker
 

@@ -22,6 +22,8 @@ class Topic:
     partitions: int
     messages: tuple[type[Message], ...]
     description: str
+    written_by: str  # who publishes to it, in words (a service name, or outside senders)
+    read_by: tuple[str, ...]  # the services that consume it, each in a consumer group of its own
     # Larger than the broker's default (1 MB) where a message wraps another one: a dead letter holds
     # a whole record, base64-encoded, and its error.
     max_message_bytes: int | None = None
@@ -36,6 +38,8 @@ INVENTORY_COMMANDS = Topic(
     partitions=3,
     messages=(commands.CreateListing, commands.UpdateListing),
     description="Sellers create and edit listings.",
+    written_by="sellers",
+    read_by=("inventory",),
 )
 ORDERS_COMMANDS = Topic(
     name="orders.commands",
@@ -43,6 +47,8 @@ ORDERS_COMMANDS = Topic(
     partitions=3,
     messages=(commands.PlaceOrder, commands.ConfirmShipment),
     description="Storefronts place orders; sellers confirm shipments.",
+    written_by="storefronts and sellers",
+    read_by=("orders",),
 )
 INVENTORY_EVENTS = Topic(
     name="inventory.events",
@@ -57,6 +63,8 @@ INVENTORY_EVENTS = Topic(
         events.CommandRejected,
     ),
     description="What the inventory service decided.",
+    written_by="inventory",
+    read_by=("orders",),
 )
 ORDERS_EVENTS = Topic(
     name="orders.events",
@@ -72,6 +80,8 @@ ORDERS_EVENTS = Topic(
         events.OrdersWatermark,
     ),
     description="What the orders service decided.",
+    written_by="orders",
+    read_by=("inventory", "deadlines"),
 )
 DEADLINES_EVENTS = Topic(
     name="deadlines.events",
@@ -79,6 +89,8 @@ DEADLINES_EVENTS = Topic(
     partitions=3,
     messages=(events.LateShipmentPenalty, events.CancellationIssued),
     description="Deadlines that passed without a confirmed shipment.",
+    written_by="deadlines",
+    read_by=("orders",),
 )
 DEAD_LETTERS = Topic(
     name="deadletters",
@@ -86,6 +98,8 @@ DEAD_LETTERS = Topic(
     partitions=1,
     messages=(events.DeadLetter,),
     description="Messages a consumer could not use, with their original bytes and the error.",
+    written_by="every service",
+    read_by=(),
     max_message_bytes=4 * 1024 * 1024,
 )
 
@@ -97,6 +111,19 @@ ALL_TOPICS: tuple[Topic, ...] = (
     DEADLINES_EVENTS,
     DEAD_LETTERS,
 )
+
+# The services, each a process with a database of its own.
+SERVICES: tuple[str, ...] = ("inventory", "orders", "deadlines")
+
+
+def topics_read_by(service: str) -> tuple[Topic, ...]:
+    return tuple(t for t in ALL_TOPICS if service in t.read_by)
+
+
+def consumer_group(service: str, topic: Topic, prefix: str = "") -> str:
+    """One consumer group per service and topic it reads: rebalances of one never stop another."""
+    return f"{prefix}{service}.{topic.name}"
+
 
 # What the relay may send in one record: the largest topic limit.
 MAX_MESSAGE_BYTES = max(t.max_message_bytes or 1024 * 1024 for t in ALL_TOPICS)

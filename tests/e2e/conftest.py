@@ -7,7 +7,7 @@ import pytest
 
 from devtools.kafka_io import Publisher, Tap
 from devtools.launcher import ServiceProcess, running
-from tests.conftest import SERVICES
+from shared.contracts.topics import SERVICES
 from tests.support.infra import Infra
 
 
