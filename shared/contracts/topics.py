@@ -112,6 +112,24 @@ ALL_TOPICS: tuple[Topic, ...] = (
     DEAD_LETTERS,
 )
 
+@dataclass(frozen=True)
+class Answers:
+    """Where a command's one answer (M5) is published, and which message types answer it."""
+
+    command: type[Message]
+    topic: Topic
+    messages: tuple[type[Message], ...]
+
+
+# Every command and its possible answers: each answer carries the command's `command_id` (S2, M5).
+ANSWERS: tuple[Answers, ...] = (
+    Answers(commands.CreateListing, INVENTORY_EVENTS, (events.ListingCreated, events.CommandRejected)),
+    Answers(commands.UpdateListing, INVENTORY_EVENTS, (events.ListingUpdated, events.CommandRejected)),
+    Answers(commands.PlaceOrder, ORDERS_EVENTS, (events.OrderAccepted, events.OrderRejected, events.CommandRejected)),
+    Answers(commands.ConfirmShipment, ORDERS_EVENTS, (events.ShipmentConfirmed, events.CommandRejected)),
+)
+ANSWER_TYPES: tuple[type[Message], ...] = tuple(dict.fromkeys(m for a in ANSWERS for m in a.messages))
+
 # The services, each a process with a database of its own.
 SERVICES: tuple[str, ...] = ("inventory", "orders", "deadlines")
 
