@@ -29,7 +29,7 @@ from shared.messaging.admin import BrokerUnavailable, ensure_topics
 from shared.messaging.broker import make_broker
 from shared.messaging.consumer import Pipeline
 from shared.messaging.dispatch import Routes, wiring_problems
-from shared.messaging.failures import Backoff
+from shared.messaging.failures import Backoff, RateLimitedLog, Stopping, is_transient
 from shared.messaging.producer import Producer
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.work import UnitOfWork
@@ -124,10 +124,10 @@ class _Running:
         self.producer = Producer(self.service.settings, f"{self.service.name}-relay")
         await self.producer.start()
         relay = OutboxRelay(self.pool, self.producer.send, poll_seconds=self.service.settings.outbox_poll_seconds)
-        self.tasks.append(asyncio.create_task(_supervised("outbox_relay", relay.run)))
+        self.tasks.append(asyncio.create_task(_supervised("outbox_relay", relay.run, self.stopping)))
         resources = Resources(self.pool, self.producer, self.stopping)
         for job in self.service.background:
-            self.tasks.append(asyncio.create_task(_supervised(job.__name__, lambda job=job: job(resources))))
+            self.tasks.append(asyncio.create_task(_supervised(job.__name__, lambda job=job: job(resources), self.stopping)))
         log.info("service.started", kafka=self.service.settings.kafka_bootstrap_servers, zone=self.service.settings.marketplace_timezone)
 
     async def stop_background(self) -> None:
@@ -175,17 +175,28 @@ def _subscribe(broker: KafkaBroker, service: Service, routes: Routes, running: _
     )(handle)
 
 
-async def _supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:
-    """Keep a background loop alive: log a crash and start it again after a pause."""
+async def _supervised(name: str, run: Callable[[], Awaitable[None]], stopping: asyncio.Event) -> None:
+    """Keep a background loop alive: a transient failure (the database or broker away) is retried with
+    backoff and a rate-limited line, anything else is logged with its traceback and restarted."""
+    backoff, quiet = Backoff(max_seconds=5.0), RateLimitedLog()
+    attempt = 0
     while True:
         try:
             await run()
             return
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("service.background_crashed", task=name)
-            await asyncio.sleep(1.0)
+        except Exception as exc:
+            task = asyncio.current_task()
+            if stopping.is_set() or (task is not None and task.cancelling()):
+                raise asyncio.CancelledError from exc  # stopping: never swallow the cancellation
+            attempt += 1
+            if is_transient(exc):
+                quiet.warning("service.background_retrying", task=name, error=repr(exc)[:300])
+            else:
+                log.exception("service.background_crashed", task=name)
+            try:
+                await backoff.wait(attempt, stopping)
+            except Stopping:
+                return
 
 
 def main(build: Callable[[], Service]) -> None:

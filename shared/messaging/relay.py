@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from shared.logs import get_logger
+from shared.messaging.failures import RateLimitedLog, is_transient
 from shared.storage.outbox import NOTIFY_CHANNEL
 from shared.storage.wakeup import Wakeup
 
@@ -27,14 +28,17 @@ class OutboxRelay:
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
         self._wakeup = Wakeup(NOTIFY_CHANNEL)
+        self._retry_log = RateLimitedLog()
 
     async def run(self) -> None:
         async with self._wakeup.listening(self._pool):
             while True:
                 try:
                     published = await self.publish_pending()
-                except (OSError, asyncpg.PostgresConnectionError) as exc:
-                    log.warning("outbox.relay_retry", error=str(exc))
+                except Exception as exc:
+                    if not is_transient(exc):
+                        raise
+                    self._retry_log.warning("outbox.relay_retrying", error=repr(exc)[:300])
                     published = 0
                 if published < self._batch_size:  # a full batch means more may be waiting
                     await self._wakeup.sleep(self._poll_seconds)
