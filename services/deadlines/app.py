@@ -6,7 +6,7 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from services.deadlines import usecases
 from services.deadlines.storage import DeadlinesWork
@@ -25,6 +25,14 @@ class DeadlinesSettings(ServiceSettings):
     timer_max_sleep_seconds: float = Field(default=30.0, gt=0)
     # S4: how long (simulated time) before each deadline a deadline.approaching warning is due; 0: none.
     deadline_warning_lead: timedelta = Field(default=timedelta(hours=24), ge=timedelta(0))
+
+    @field_validator("deadline_warning_lead", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        """Seconds as a plain number are accepted beside ISO 8601 durations (`P1D`, `PT12H`)."""
+        if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+            return float(value)
+        return value
 
 
 def routes(settings: DeadlinesSettings) -> tuple[Routes, ...]:
