@@ -6,7 +6,7 @@ record. The guarantees are listed once, in docs/architecture.md ("Inbox and cons
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -85,27 +85,25 @@ class Pipeline:
         """One transaction for the batch. A transient failure is retried as long as it takes; any other
         splits the batch record by record, and a record that keeps failing while the database answers
         is set aside (dead letter, answer) so its partition moves on (M3)."""
-        attempt = failures = 0
+        failures = 0
         while True:
             try:
-                await self._apply_in_transaction(items)
+                await self._transiently_retried(lambda: self._apply_in_transaction(items))
                 return
             except Stopping:
                 raise
             except Exception as exc:
-                attempt += 1
-                if not await self._transient(exc):
-                    if len(items) > 1:
-                        log.warning("batch.retried_one_by_one", topic=self.routes.topic.name, records=len(items), error=repr(exc)[:300])
-                        for item in items:
-                            await self._settle([item])
-                        return
-                    failures += 1
-                    if failures >= self._attempts:
-                        await self._set_aside(items[0], exc)
-                        return
-                self._retry_log.warning("batch.retrying", topic=self.routes.topic.name, records=len(items), attempt=attempt, error=repr(exc)[:300])
-                await self._backoff.wait(attempt, self._stopping)
+                if len(items) > 1:
+                    log.warning("batch.retried_one_by_one", topic=self.routes.topic.name, records=len(items), error=repr(exc)[:300])
+                    for item in items:
+                        await self._settle([item])
+                    return
+                failures += 1
+                if failures >= self._attempts:
+                    await self._set_aside(items[0], exc)
+                    return
+                log.warning("message.failed", topic=self.routes.topic.name, offset=items[0].record.offset, attempt=failures, error=repr(exc)[:300])
+                await self._backoff.wait(failures, self._stopping)
 
     async def _transient(self, exc: Exception) -> bool:
         """A failure is only taken for the record's fault while the database answers other work."""
@@ -203,15 +201,7 @@ class Pipeline:
         if answered:
             answerable.discard(command[0])  # type: ignore[index]
             self._answer(work, item, error.payload or {}, rejections.unreadable(error.kind, error.detail))
-        log.warning(
-            "message.dead_lettered",
-            topic=item.record.topic,
-            partition=item.record.partition,
-            offset=item.record.offset,
-            error_kind=error.kind,
-            error=error.detail[:500],
-            answered=answered,
-        )
+        log.warning("message.dead_lettered", **_position(item.record), error_kind=error.kind, error=error.detail[:500], answered=answered)
 
     def _answer(self, work: UnitOfWork, item: Item, payload: dict, refusal: Refusal) -> None:  # type: ignore[type-arg]
         answers_on = self.routes.answers_on
@@ -224,40 +214,46 @@ class Pipeline:
     async def _set_aside(self, item: Item, error: Exception) -> None:
         """A record that failed every attempt while the database answered: dead-lettered with its bytes
         and the error, its command answered, its inbox id claimed so a redelivery changes nothing."""
-        log.error(
-            "message.processing_failed",
-            topic=item.record.topic,
-            partition=item.record.partition,
-            offset=item.record.offset,
-            attempts=self._attempts,
-            error=repr(error)[:1000],
-            **(item.message.correlation() if isinstance(item.message, Message) else {}),
-        )
+        correlation = item.message.correlation() if isinstance(item.message, Message) else {}
+        log.error("message.processing_failed", **_position(item.record), attempts=self._attempts, error=repr(error)[:1000], **correlation)
+        try:
+            await self._transiently_retried(lambda: self._dead_letter_after_failures(item, error))
+        except Stopping:
+            raise
+        except Exception as exc:  # the dead letter itself cannot be written: say so loudly, move on
+            log.critical("message.set_aside_failed", **_position(item.record), error=repr(exc)[:1000])
+
+    async def _dead_letter_after_failures(self, item: Item, error: Exception) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            work = self._work()
+            if not await self._claim_messages(conn, [item]):
+                return  # another instance set it aside first
+            answerable = await self._claim_commands(conn, [item])
+            detail = repr(error)
+            work.emit(DEAD_LETTERS, rejections.record_key(item.record), rejections.dead_letter(self.service, item.record, rejections.PROCESSING_FAILED, detail, work.now))
+            command = _command_of(item)
+            if command is not None and command[0] in answerable:
+                payload = item.message.model_dump(mode="json") if isinstance(item.message, Message) else item.message.payload or {}
+                self._answer(work, item, payload, rejections.processing_failed(error))
+            await outbox.add(conn, work.outgoing)
+
+    async def _transiently_retried(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work`, again after a pause as long as it fails transiently; other failures propagate."""
         attempt = 0
         while True:
             try:
-                async with self._pool.acquire() as conn, conn.transaction():
-                    work = self._work()
-                    [fresh] = await self._claim_messages(conn, [item]) or [None]
-                    if fresh is None:
-                        return  # another instance set it aside first
-                    answerable = await self._claim_commands(conn, [item])
-                    key = rejections.record_key(item.record)
-                    work.emit(DEAD_LETTERS, key, rejections.dead_letter(self.service, item.record, rejections.PROCESSING_FAILED, repr(error), work.now))
-                    command = _command_of(item)
-                    if command is not None and command[0] in answerable:
-                        payload = item.message.model_dump(mode="json") if isinstance(item.message, Message) else item.message.payload or {}
-                        self._answer(work, item, payload, rejections.processing_failed(error))
-                    await outbox.add(conn, work.outgoing)
-                return
+                return await work()
             except Stopping:
                 raise
             except Exception as exc:
-                attempt += 1
                 if not await self._transient(exc):
-                    log.critical("message.set_aside_failed", topic=item.record.topic, offset=item.record.offset, error=repr(exc)[:1000])
-                    return
+                    raise
+                attempt += 1
+                self._retry_log.warning("batch.retrying", topic=self.routes.topic.name, attempt=attempt, error=repr(exc)[:300])
                 await self._backoff.wait(attempt, self._stopping)
+
+def _position(record: ConsumerRecord) -> dict[str, object]:
+    return {"topic": record.topic, "partition": record.partition, "offset": record.offset}
 
 
 def _header(record: ConsumerRecord, name: str) -> str | None:

@@ -46,7 +46,8 @@ def create(listing: str) -> commands.CreateListing:
 
 
 async def retrying(service: ServiceProcess) -> None:
-    await eventually(lambda: _log(service), lambda text: '"event": "batch.retrying"' in text)
+    """Until the service says it failed and will try again (the database away, or the record failing)."""
+    await eventually(lambda: _log(service), lambda text: '"event": "batch.retrying"' in text or '"event": "message.failed"' in text)
 
 
 async def _log(service: ServiceProcess) -> str:
