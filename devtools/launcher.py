@@ -6,15 +6,24 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 STARTED = '"event": "service.started"'
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -24,6 +33,14 @@ class ServiceProcess:
     log_path: Path
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _starts_seen: int = field(default=0, repr=False)
+
+    def __post_init__(self) -> None:
+        # Its own HTTP port (health, metrics), unless the caller chose one: several run side by side.
+        self.env.setdefault("HTTP_PORT", str(free_port()))
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.env['HTTP_PORT']}"
 
     def start(self) -> None:
         self._starts_seen = self.log().count(STARTED)  # a restart appends to the same log
@@ -41,14 +58,22 @@ class ServiceProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     async def wait_started(self, timeout: float = 90.0) -> None:
-        """Wait until the service says it consumes and relays, or fail with its log."""
+        """Wait until the service says it is ready (GET /health/ready answers 200: database, Kafka,
+        consumer groups joined, loops running), or fail with its log."""
         deadline = time.monotonic() + timeout
-        while self.log().count(STARTED) <= self._starts_seen:
+        while not await asyncio.to_thread(self.ready):
             if self.process is not None and self.process.poll() is not None:
                 raise AssertionError(f"{self.name} exited with {self.process.returncode}:\n{self.log()[-4000:]}")
             if time.monotonic() > deadline:
-                raise AssertionError(f"{self.name} did not start within {timeout}s:\n{self.log()[-4000:]}")
+                raise AssertionError(f"{self.name} did not become ready within {timeout}s:\n{self.log()[-4000:]}")
             await asyncio.sleep(0.1)
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.http}/health/ready", timeout=5) as answer:
+                return answer.status == 200 and self.log().count(STARTED) > self._starts_seen
+        except (OSError, urllib.error.URLError):
+            return False
 
     def kill(self) -> None:
         """kill -9: no shutdown hooks run."""

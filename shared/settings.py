@@ -58,6 +58,9 @@ class ServiceSettings(KafkaSecurity):
     kafka_group_instance_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]+$")
     # How long the group waits for a silent member (a crashed one) before reassigning its partitions.
     kafka_session_timeout_ms: int = Field(default=10_000, ge=6_000, le=300_000)
+    # Liveness, readiness and metrics over HTTP (shared/http.py); port 0 picks a free one (logged at start).
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=0, ge=0, le=65_535)
     # How long start-up waits for Kafka and PostgreSQL to answer before giving up with one line.
     startup_timeout_seconds: float = Field(default=60.0, gt=0)
     # Records a consumer applies per transaction (1: one at a time).

@@ -14,6 +14,7 @@ from shared.contracts import events
 from shared.contracts.envelope import Message
 from shared.contracts.topics import order_key
 from shared.messaging.work import UnitOfWork
+from shared.metrics import TIMERS_DUE, TIMERS_PENDING, WATERMARK_AGE
 
 NOTIFY_CHANNEL = "deadlines"
 _TIMER_COLUMNS = "storefront_id, order_id, seller_id, kind, due_date, deadline, due_at, status"
@@ -157,3 +158,18 @@ async def next_wake(conn: asyncpg.Connection, now: datetime) -> tuple[datetime |
         now,
     )
     return row["next_due"], row["blocked"]
+
+
+async def set_gauges(conn: asyncpg.Connection, clock: Clock) -> None:
+    """Timers pending and due by kind, and each partition's watermark age (shared/metrics.py)."""
+    now = clock.now()
+    rows = await conn.fetch(
+        "select kind, count(*) as pending, count(*) filter (where due_at <= $1) as due from deadlines where status = 'pending' group by kind",
+        now,
+    )
+    counts = {r["kind"]: r for r in rows}
+    for kind in ("ship_by", "confirm_by", "ship_by_warning", "confirm_by_warning"):
+        TIMERS_PENDING.labels("deadlines", kind).set(counts[kind]["pending"] if kind in counts else 0)
+        TIMERS_DUE.labels("deadlines", kind).set(counts[kind]["due"] if kind in counts else 0)
+    for row in await conn.fetch("select orders_partition, as_of from watermarks"):
+        WATERMARK_AGE.labels("deadlines", str(row["orders_partition"])).set(max(-clock.real_seconds_until(row["as_of"]), 0.0))

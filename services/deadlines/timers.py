@@ -19,6 +19,7 @@ from shared.contracts.topics import DEADLINES_EVENTS, order_key
 from shared.logs import get_logger
 from shared.messaging.failures import Backoff, RateLimitedLog, is_transient
 from shared.messaging.producer import Producer
+from shared.metrics import EMITTED, FIRING_LATENESS, TIMERS_FIRED
 from shared.storage.wakeup import Wakeup
 
 log = get_logger()
@@ -71,15 +72,18 @@ class TimerLoop:
             timers = await storage.claim_due(conn, now, self._batch_size)
             if not timers:
                 return 0
+            fired = [(timer, domain.event_for(timer)) for timer in timers]
             acks = []
-            for timer in timers:
-                event = domain.event_for(timer)
+            for timer, event in fired:
                 headers = {"event_id": str(event.event_id), "message_type": event.type}
                 key = order_key(timer.storefront_id, timer.order_id).encode()
                 acks.append(await self._producer.send(DEADLINES_EVENTS.name, key, encode(event), headers))
             await asyncio.gather(*acks)
             await storage.mark_fired(conn, timers, now)
-        for timer in timers:
+        for timer, event in fired:
+            TIMERS_FIRED.labels("deadlines", timer.kind).inc()
+            EMITTED.labels("deadlines", DEADLINES_EVENTS.name, event.type).inc()
+            FIRING_LATENESS.labels("deadlines").observe(max(-self._clock.real_seconds_until(timer.due_at), 0.0))
             log.info(
                 "deadline.fired",
                 kind=timer.kind,

@@ -11,6 +11,7 @@ import asyncpg
 
 from shared.logs import get_logger
 from shared.messaging.failures import RateLimitedLog, is_transient
+from shared.metrics import PUBLISHED
 from shared.storage.outbox import NOTIFY_CHANNEL
 from shared.storage.wakeup import Wakeup
 
@@ -22,7 +23,8 @@ log = get_logger()
 
 
 class OutboxRelay:
-    def __init__(self, pool: asyncpg.Pool, enqueue: Enqueue, *, poll_seconds: float = 1.0, batch_size: int = 500) -> None:
+    def __init__(self, pool: asyncpg.Pool, enqueue: Enqueue, *, service: str = "", poll_seconds: float = 1.0, batch_size: int = 500) -> None:
+        self._service = service
         self._pool = pool
         self._enqueue = enqueue
         self._poll_seconds = poll_seconds
@@ -67,5 +69,7 @@ class OutboxRelay:
             ]
             await asyncio.gather(*acks)
             await conn.execute("delete from outbox where id = any($1::bigint[])", [row["id"] for row in rows])
+            for row in rows:
+                PUBLISHED.labels(self._service, row["topic"]).inc()
             log.debug("outbox.published", count=len(rows))
             return len(rows)
