@@ -6,8 +6,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from devtools.system import create_database, drop_database
 from shared.storage.migrate import migrate
-from tests.support.databases import create_database, drop_database
 from tests.support.infra import Infra
 
 REPO = Path(__file__).resolve().parents[2]
