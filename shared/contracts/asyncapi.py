@@ -22,6 +22,10 @@ def payload_of(topic: Topic) -> Any:
     return Annotated[Union[topic.messages], Field(discriminator="type")]
 
 
+def _describe(topic: Topic) -> str:
+    return f"{topic.description} Key: {topic.key}. Partitions: {topic.partitions}. cleanup.policy: {topic.cleanup_policy}."
+
+
 def _document_consumer(broker: KafkaBroker, topic: Topic, service: str) -> None:
     async def handle(message: Any) -> None:  # documentation only: never consumes
         raise NotImplementedError
@@ -31,7 +35,7 @@ def _document_consumer(broker: KafkaBroker, topic: Topic, service: str) -> None:
         topic.name,
         group_id=consumer_group(service, topic),
         title=f"{service} reads {topic.name}",
-        description=f"{topic.description} Key: {topic.key}. Partitions: {topic.partitions}.",
+        description=_describe(topic),
     )(handle)
 
 
@@ -42,7 +46,7 @@ def build_broker() -> KafkaBroker:
             topic.name,
             schema=payload_of(topic),
             title=f"{topic.written_by} publish to {topic.name}",
-            description=f"{topic.description} Key: {topic.key}. Partitions: {topic.partitions}.",
+            description=_describe(topic),
         )
         for service in topic.read_by:
             _document_consumer(broker, topic, service)

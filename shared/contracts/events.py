@@ -6,7 +6,7 @@ from datetime import date
 from typing import ClassVar, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.commands import OrderLine, ProductionDays, Quantity
 from shared.contracts.envelope import EntityId, Message, UtcInstant
@@ -31,7 +31,7 @@ class CommandRejected(Message):
 # --- inventory.events -------------------------------------------------------------------------
 
 
-class ListingState(Message):
+class ListingChange(Message):
     seller_id: EntityId
     listing_id: EntityId
     quantity: Quantity
@@ -39,12 +39,18 @@ class ListingState(Message):
     command_id: UUID
 
 
-class ListingCreated(ListingState):
+class ListingCreated(ListingChange):
+    """The answer to an applied CreateListing (M5)."""
+
     type: Literal["listing.created"] = "listing.created"
+    command_type: Literal["listing.create"] = "listing.create"
 
 
-class ListingUpdated(ListingState):
+class ListingUpdated(ListingChange):
+    """The answer to an applied UpdateListing (M5)."""
+
     type: Literal["listing.updated"] = "listing.updated"
+    command_type: Literal["listing.update"] = "listing.update"
 
 
 class ReservedLine(BaseModel):
@@ -62,6 +68,16 @@ class OrderEvent(Message):
     seller_id: EntityId
 
 
+class FailedLine(BaseModel):
+    """One order line that could not be reserved, and why (R6)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    listing_id: str
+    reason: RejectionReason
+    message: str
+
+
 class StockReserved(OrderEvent):
     """Every line of the order was reserved, atomically (R3, R6)."""
 
@@ -73,9 +89,11 @@ class StockReservationFailed(OrderEvent):
     """At least one line could not be reserved; nothing was (R6)."""
 
     type: Literal["stock.reservation_failed"] = "stock.reservation_failed"
-    reason: RejectionReason
+    reason: RejectionReason  # the first failing line's
     message: str
-    listing_id: str | None = None
+    listing_id: str | None = None  # the first failing line's
+    rule: str | None = None
+    failed_lines: list[FailedLine] = Field(default_factory=list)  # every line that could not be reserved
 
 
 class StockRestored(OrderEvent):
@@ -89,7 +107,8 @@ class StockRestored(OrderEvent):
 
 
 class OrderPlaced(OrderEvent):
-    """The order was received and is pending a reservation (R10: pending)."""
+    """The order was received and is pending a reservation (R10: pending). Not an answer: the
+    storefront's answer is `order.accepted` or `order.rejected` (or `command.rejected`)."""
 
     type: Literal["order.placed"] = "order.placed"
     command_id: UUID
@@ -102,6 +121,7 @@ class OrderAccepted(OrderEvent):
 
     type: Literal["order.accepted"] = "order.accepted"
     command_id: UUID
+    command_type: Literal["order.place"] = "order.place"
     placed_at: UtcInstant
     timezone: str
     order_date: date
@@ -117,8 +137,12 @@ class OrderRejected(OrderEvent):
 
     type: Literal["order.rejected"] = "order.rejected"
     command_id: UUID
-    reason: RejectionReason
+    command_type: Literal["order.place"] = "order.place"
+    reason: RejectionReason  # the first failing line's
     message: str
+    rule: str | None = None  # the rule the order broke, e.g. "R2"
+    listing_id: str | None = None  # the first failing line's
+    failed_lines: list[FailedLine] = Field(default_factory=list)  # every line that could not be reserved, and why
 
 
 class ShipmentConfirmed(OrderEvent):
@@ -126,6 +150,7 @@ class ShipmentConfirmed(OrderEvent):
 
     type: Literal["shipment.confirmed"] = "shipment.confirmed"
     command_id: UUID
+    command_type: Literal["shipment.confirm"] = "shipment.confirm"
     confirmed_at: UtcInstant
     ship_date: date
     shipping_method: str
@@ -133,6 +158,9 @@ class ShipmentConfirmed(OrderEvent):
     tracking_id: str
     memo: str | None = None
     late: bool
+    # S5: whether the tracking id matches one of the carrier's published formats. An invalid one does
+    # not block the confirmation; it counts against the seller's valid-tracking rate. None: not checked.
+    tracking_valid: bool | None = None
 
 
 class OrderCancelled(OrderEvent):
@@ -164,6 +192,17 @@ class CancellationIssued(OrderEvent):
     confirm_by_date: date
     reason: str
     seller_paid: Literal[False] = False
+
+
+class DeadlineApproaching(OrderEvent):
+    """S4: an accepted order's deadline ends within the configured lead time and nothing voided it yet.
+    A warning only: it never changes the order."""
+
+    type: Literal["deadline.approaching"] = "deadline.approaching"
+    deadline_kind: Literal["ship_by", "confirm_by"]
+    deadline: UtcInstant
+    due_date: date
+    lead_seconds: int  # how long before the deadline the warning is due
 
 
 class OrdersWatermark(Message):

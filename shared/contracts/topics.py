@@ -11,7 +11,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field, TypeAdapter
 
-from shared.contracts import commands, events
+from shared.contracts import commands, events, state
 from shared.contracts.envelope import Message
 
 
@@ -27,6 +27,19 @@ class Topic:
     # Larger than the broker's default (1 MB) where a message wraps another one: a dead letter holds
     # a whole record, base64-encoded, and its error.
     max_message_bytes: int | None = None
+    # A state topic keeps the latest record of each key (cleanup.policy=compact) instead of a time window.
+    compacted: bool = False
+
+    @property
+    def cleanup_policy(self) -> str:
+        return "compact" if self.compacted else "delete"
+
+    def configs(self) -> dict[str, str]:
+        """The topic-level settings it is created with."""
+        configs = {"cleanup.policy": self.cleanup_policy}
+        if self.max_message_bytes:
+            configs["max.message.bytes"] = str(self.max_message_bytes)
+        return configs
 
     def adapter(self) -> TypeAdapter[Any]:
         return _adapter(self)
@@ -87,8 +100,8 @@ DEADLINES_EVENTS = Topic(
     name="deadlines.events",
     key="order key (storefront id/order id)",
     partitions=3,
-    messages=(events.LateShipmentPenalty, events.CancellationIssued),
-    description="Deadlines that passed without a confirmed shipment.",
+    messages=(events.LateShipmentPenalty, events.CancellationIssued, events.DeadlineApproaching),
+    description="Deadlines that passed without a confirmed shipment, and warnings before they do.",
     written_by="deadlines",
     read_by=("orders",),
 )
@@ -103,12 +116,35 @@ DEAD_LETTERS = Topic(
     max_message_bytes=4 * 1024 * 1024,
 )
 
+LISTINGS_STATE = Topic(
+    name="inventory.listings",
+    key="listing id",
+    partitions=3,
+    messages=(state.ListingStateRecord,),
+    description="The latest state of every listing (quantity, production time, out of stock), after every change.",
+    written_by="inventory",
+    read_by=(),
+    compacted=True,
+)
+ORDERS_STATE = Topic(
+    name="orders.state",
+    key="order key (storefront id/order id)",
+    partitions=3,
+    messages=(state.OrderStateRecord,),
+    description="The latest state of every order (status, dates, late mark, shipment), after every change.",
+    written_by="orders",
+    read_by=(),
+    compacted=True,
+)
+
 ALL_TOPICS: tuple[Topic, ...] = (
     INVENTORY_COMMANDS,
     ORDERS_COMMANDS,
     INVENTORY_EVENTS,
     ORDERS_EVENTS,
     DEADLINES_EVENTS,
+    LISTINGS_STATE,
+    ORDERS_STATE,
     DEAD_LETTERS,
 )
 

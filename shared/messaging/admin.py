@@ -59,7 +59,7 @@ async def ensure_topics(
                 name=prefix + t.name,
                 num_partitions=t.partitions,
                 replication_factor=replication_factor,
-                topic_configs={"max.message.bytes": str(t.max_message_bytes)} if t.max_message_bytes else None,
+                topic_configs=t.configs(),
             )
             for t in topics
             if prefix + t.name not in existing
