@@ -141,7 +141,7 @@ FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "schema_version": st.just(1),
     **dict.fromkeys(("storefront_id", "order_id", "seller_id", "listing_id"), ids),
     **dict.fromkeys(("occurred_at", "placed_at", "as_of", "deadline", "confirmed_at", "ship_by_deadline", "confirm_by_deadline"), instants),
-    **dict.fromkeys(("order_date", "ship_by_date", "confirm_by_date", "ship_date"), days.map(date.isoformat)),
+    **dict.fromkeys(("order_date", "ship_by_date", "confirm_by_date", "ship_date", "due_date"), days.map(date.isoformat)),
     "quantity": st.integers(0, 100_000),
     "production_days": st.integers(1, 30),
     "partition": st.integers(0, 2),
@@ -149,6 +149,9 @@ FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
     **dict.fromkeys(("message", "shipping_method", "carrier", "tracking_id", "memo", "command_type", "rule"), texts),
     "timezone": st.sampled_from(["UTC", "Europe/Berlin", "Pacific/Kiritimati"]),
     "late": st.booleans(),
+    "tracking_valid": st.none() | st.booleans(),
+    "deadline_kind": st.sampled_from(["ship_by", "confirm_by"]),
+    "lead_seconds": st.integers(0, 30 * 86_400),
     "seller_paid": st.just(False),
 }
 
