@@ -19,6 +19,7 @@ from pathlib import Path
 from devtools.kafka_io import Publisher, Tap
 from devtools.launcher import REPO, ServiceProcess, run_stoppable, stop_all
 from devtools.storefront import SimulatedStorefront
+from devtools.system import Servers
 from shared.contracts import events
 from shared.contracts.envelope import Message
 from shared.contracts.topics import (
@@ -52,7 +53,7 @@ def describe(message: Message) -> str | None:
 
 
 async def run(args: argparse.Namespace) -> int:
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
+    bootstrap = Servers.from_env().kafka_bootstrap_servers
     logs = Path(os.environ.get("STACK_DIR", REPO / ".stack")) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     try:

@@ -61,6 +61,19 @@ async def databases_left(infra: Infra, names: list[str]) -> list[str]:
         await conn.close()
 
 
+async def clean_up(infra: Infra, tool: asyncio.subprocess.Process, services: dict[int, str | None], held: dict) -> None:  # type: ignore[type-arg]
+    """What a failed or killed run left: the tool, its services (a failing test must not leave
+    orphans either), its databases and topics."""
+    if tool.returncode is None:
+        tool.kill()
+    for pid, started in services.items():
+        if started is not None and identity(pid) == started:
+            os.kill(pid, signal.SIGKILL)
+    for url in held["databases"].values():
+        await drop_database(infra.postgres_url, url.rsplit("/", 1)[1])
+    await delete_topics(infra.kafka_bootstrap_servers, held["prefix"])
+
+
 @pytest.mark.parametrize(
     ("command", "interrupt", "cleans_up"),
     [
@@ -75,26 +88,18 @@ async def test_no_service_outlives_an_interrupted_killed_or_timed_out_run(
     infra: Infra, command: list[str], interrupt: signal.Signals | None, cleans_up: bool
 ) -> None:
     tool, held = await launch(command)
-    names = [url.rsplit("/", 1)[1] for url in held["databases"].values()]
     services = {pid: identity(pid) for pid in held["pids"]}
+
+    async def still_running() -> list[int]:
+        return [pid for pid, started in services.items() if identity(pid) == started]
+
     try:
         assert all(services.values()), f"the services were not running: {services}"
         if interrupt is not None:
             tool.send_signal(interrupt)
         await asyncio.wait_for(tool.wait(), 60)
-
-        async def still_running() -> list[int]:
-            return [pid for pid, started in services.items() if identity(pid) == started]
-
         await eventually(still_running, lambda left: not left, timeout=30)
         if cleans_up:
-            assert await databases_left(infra, names) == []
+            assert await databases_left(infra, [url.rsplit("/", 1)[1] for url in held["databases"].values()]) == []
     finally:
-        if tool.returncode is None:
-            tool.kill()
-        for pid, started in services.items():  # a failed run here must not leave its own orphans either
-            if started is not None and identity(pid) == started:
-                os.kill(pid, signal.SIGKILL)
-        for name in names:  # what a killed tool could not drop
-            await drop_database(infra.postgres_url, name)
-        await delete_topics(infra.kafka_bootstrap_servers, held["prefix"])
+        await clean_up(infra, tool, services, held)
