@@ -20,7 +20,7 @@ import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -215,7 +215,7 @@ class PrivateSystem:
         services: tuple[str, ...] = SERVICES,
         instances: int = 1,
         env: dict[str, str] | None = None,
-        clock: ScaledClock | None = None,
+        clock: ScaledClock | Callable[[], ScaledClock] | None = None,
         static_membership: bool = False,
         logs: Path | None = None,
         keep_logs: bool = False,
@@ -230,7 +230,9 @@ class PrivateSystem:
         self.logs = logs or Path(tempfile.gettempdir()) / f"fulfil-{label}-{self.run}"
         self.databases: dict[str, str] = {}  # service -> URL
         self.processes: list[ServiceProcess] = []
-        self._env = {**(env or {}), **(clock_env(clock) if clock else {})}
+        self._env = env or {}
+        self._clock = clock
+        self.clock: ScaledClock | None = None  # the services' clock (T3), once they start
         self._instances, self._static_membership, self._process = instances, static_membership, process
         self._start_timeout = start_timeout
         self._remove_logs = logs is None and not keep_logs
@@ -242,8 +244,11 @@ class PrivateSystem:
             names = database_names(self.label, self.run, self.services)
             self.databases = await self._stack.enter_async_context(fresh_databases(self.servers.postgres_url, names))
             await self._stack.enter_async_context(fresh_topics(self.servers.kafka_bootstrap_servers, self.prefix))
+            # A clock given as a function is made now, so the set-up above is not spent on its time.
+            self.clock = self._clock() if callable(self._clock) else self._clock
+            env = {**self._env, **(clock_env(self.clock) if self.clock else {})}
             self.processes = service_processes(
-                self.servers.kafka_bootstrap_servers, self.prefix, self.databases, self.logs, env=self._env,
+                self.servers.kafka_bootstrap_servers, self.prefix, self.databases, self.logs, env=env,
                 instances=self._instances, static_membership=self._static_membership, process=self._process,
             )  # fmt: skip
             await self._stack.enter_async_context(running(self.processes, timeout=self._start_timeout))

@@ -128,10 +128,12 @@ async def snapshot(outcome: Outcome, urls: dict[str, str]) -> None:
 async def outcome(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Outcome]:
     # Services take a few real seconds (days of simulated time) to start: orders are placed in late
     # February, so their 30-day windows cross the DST change of 8 March.
-    clock = accelerated(datetime(2026, 2, 12, 14, tzinfo=UTC), SPEED)
     env = {"MARKETPLACE_TIMEZONE": ZONE.key, **SHORT_INTERVALS}
     logs: Path = tmp_path_factory.mktemp("scenario")
-    async with PrivateSystem(infra, label="test", env=env, clock=clock, logs=logs) as system:
+    start = datetime(2026, 2, 12, 14, tzinfo=UTC)
+    async with PrivateSystem(infra, label="test", env=env, clock=lambda: accelerated(start, SPEED), logs=logs) as system:
+        clock = system.clock
+        assert clock is not None
         async with Publisher(infra.kafka_bootstrap_servers, system.prefix) as publisher, Tap(infra.kafka_bootstrap_servers, system.prefix) as tap:
             result = Outcome(tap=tap, inventory_url=system.databases["inventory"])
             await run_scenario(Marketplace(publisher, tap, clock, ZONE), result)
