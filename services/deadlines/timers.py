@@ -13,6 +13,7 @@ import asyncio
 import asyncpg
 
 from services.deadlines import domain, storage
+from shared import tracing
 from shared.clock import Clock
 from shared.contracts.codec import encode
 from shared.contracts.topics import DEADLINES_EVENTS, order_key
@@ -69,15 +70,17 @@ class TimerLoop:
         """Fire one batch of due timers; returns how many fired."""
         now = self._clock.now()
         async with self._pool.acquire() as conn, conn.transaction():
-            timers = await storage.claim_due(conn, now, self._batch_size)
-            if not timers:
+            claimed = await storage.claim_due(conn, now, self._batch_size)
+            if not claimed:
                 return 0
+            timers = [timer for timer, _ in claimed]
             fired = [(timer, domain.event_for(timer)) for timer in timers]
             acks = []
-            for timer, event in fired:
-                headers = {"event_id": str(event.event_id), "message_type": event.type}
+            for (timer, event), (_, traceparent) in zip(fired, claimed, strict=True):
+                with tracing.continuing(f"deadlines fire {timer.kind}", traceparent, order_key=order_key(timer.storefront_id, timer.order_id)):
+                    headers = {"event_id": str(event.event_id), "message_type": event.type, "traceparent": tracing.current_traceparent() or ""}
                 key = order_key(timer.storefront_id, timer.order_id).encode()
-                acks.append(await self._producer.send(DEADLINES_EVENTS.name, key, encode(event), headers))
+                acks.append(await self._producer.send(DEADLINES_EVENTS.name, key, encode(event), {k: v for k, v in headers.items() if v}))
             await asyncio.gather(*acks)
             await storage.mark_fired(conn, timers, now)
         for timer, event in fired:
