@@ -12,11 +12,13 @@ Tasks, all in one event loop:
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -30,7 +32,7 @@ from devtools.demo.report import Moment, note_line, progress_line, summary
 from devtools.demo.sellers import ROUTINES, Sellers
 from devtools.demo.tally import Note, Tally
 from devtools.kafka_io import Publisher, Tap
-from devtools.launcher import run_stoppable
+from devtools.launcher import REPO, run_stoppable
 from devtools.storefront import SimulatedStorefront
 from devtools.system import SHORT_INTERVALS, PrivateSystem, Servers, accelerated
 from shared.clock import Clock, SystemClock
@@ -53,6 +55,7 @@ from shared.messaging.admin import BrokerUnavailable
 READ = (INVENTORY_EVENTS, ORDERS_EVENTS, DEADLINES_EVENTS, LISTINGS_STATE, ORDERS_STATE)
 SELLER_TICK = 0.02  # real seconds between looks at what the sellers have due
 PROBE_EVERY = 1.0  # real seconds between readings of the services' /metrics
+LOGS = Path(os.environ.get("STACK_DIR", REPO / ".stack")) / "logs" / "demo"  # the services' logs, kept (appended to)
 
 
 @dataclass(frozen=True)
