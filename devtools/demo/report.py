@@ -107,9 +107,11 @@ def summary(tally: Tally, moment: Moment, rates: dict[str, SellerRates]) -> str:
     intended = ", ".join(f"{kind} {tally.intended[kind]}" for kind in Behaviour)
     refused = ", ".join(f"{reason} {count}" for reason, count in tally.refused.most_common()) or "none"
     lines = [
-        f"demo: summary after {duration(moment.real_elapsed)} real time, {moment.day} simulated days "
+        f"demo: summary after {duration(moment.real_elapsed)} real time, {moment.day} simulated day{'s' if moment.day > 1 else ''} "
         f"({moment.started.astimezone(moment.zone):%Y-%m-%d} to {moment.now.astimezone(moment.zone):%Y-%m-%d}), {moment.clock()}",
-        f"  orders      {tally.placed} placed: {tally.accepted} accepted, {tally.rejections} rejected ({rejected})",
+        f"  ended       {moment.phase}",
+        f"  orders      {tally.placed} placed: {tally.accepted} accepted, {tally.rejections} rejected ({rejected})"
+        + (f", {tally.placed - tally.answered} not answered yet" if tally.placed > tally.answered else ""),
         f"  by status   {statuses}",
         f"  shipments   {shipped}: on time {tally.shipped_on_time}, late {tally.shipped_late}; tracking ids (S5): {tracking}",
         f"  deadlines   late-shipment penalties {tally.penalties}, cancellations {tally.cancellations} (seller not paid), "

@@ -218,7 +218,7 @@ class Demo:
         while (left := self.tally.unsettled() + self.sellers.waiting()) > 0:
             self.check()
             if time.monotonic() > deadline:
-                self.phase = f"stopped after waiting {self.options.settle:g} s: {left} things still to come"
+                self.phase = f"--settle {self.options.settle:g} s passed with {left} still to come (answers, shipments, deadlines)"
                 return
             self.phase = f"all {self.tally.placed} orders placed; waiting for their deadlines ({left} still to come)"
             await asyncio.sleep(0.1)
@@ -268,8 +268,9 @@ async def run(options: Options, zone: ZoneInfo) -> int:
         f"demo: starting Kafka topics, databases and the services of a private system ({'real clock' if options.real_clock else f'clock {options.speed:,.0f}x'})"
     )
     system = PrivateSystem(
-        Servers.from_env(), label="demo", env={**SHORT_INTERVALS, **portal.env()}, clock=clock, services=(*SERVICES, *portal.services())
-    )
+        Servers.from_env(), label="demo", env={**SHORT_INTERVALS, **portal.env()}, clock=clock,
+        services=(*SERVICES, *portal.services()), logs=LOGS,
+    )  # fmt: skip
     async with system:
         output.say(describe(system))
         links = portal.links(system, SimulatedStorefront(seed=options.seed).sellers)
@@ -282,7 +283,7 @@ async def run(options: Options, zone: ZoneInfo) -> int:
             await demo.play()
         except asyncio.CancelledError:  # Ctrl-C or SIGTERM: stop like --orders would, with a summary
             _uncancel()
-            demo.phase = "stopped"
+            demo.phase = f"interrupted while {demo.phase}"
         finally:
             output.close()
         final, rates = demo.moment(), demo.tally.rates(demo.clock.now())

@@ -58,4 +58,6 @@ def test_plain_lines_and_the_summary() -> None:
     assert "plans: on time 0, late 1, invalid tracking 0, never 1" in text
     seller_c = next(line for line in text.splitlines() if "seller-c" in line)
     assert seller_c.split()[:7] == ["seller-c", "overwhelmed", "2", "0", "1", "0", "1"]
-    assert "seller-a" in text and "32 simulated days" in text
+    assert "seller-a" in text and "32 simulated days" in text and "not answered" not in text
+    tally.placed = 3
+    assert "3 placed: 2 accepted, 0 rejected (none), 1 not answered yet" in summary(tally, moment, {})
