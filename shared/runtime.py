@@ -24,6 +24,7 @@ from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+from shared import tracing
 from shared.clock import Clock
 from shared.contracts.topics import consumer_group, topics_read_by
 from shared.http import HttpServer, HttpUnavailable, asgi_app
@@ -344,9 +345,12 @@ def main(build: Callable[[], Service]) -> None:
     """Run a service until SIGINT/SIGTERM; configuration and connection problems end in one line."""
     service = build()
     configure(service.name, service.settings.log_level)
+    tracing.configure(service.name, service.settings.traces_file)
     try:
         asyncio.run(service.serve())
     except (DatabaseUnavailable, BrokerUnavailable, MigrationError, WiringError, RetentionTooShort, HttpUnavailable) as exc:
         sys.exit(f"{service.name}: {exc}")
     except KeyboardInterrupt:
         pass
+    finally:
+        tracing.shutdown()

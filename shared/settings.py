@@ -74,6 +74,8 @@ class ServiceSettings(KafkaSecurity):
     bookkeeping_retention: Duration = Field(default=timedelta(days=14), gt=timedelta(0))
     retention_interval_seconds: float = Field(default=300.0, gt=0)
     retention_batch_size: int = Field(default=5_000, ge=1, le=1_000_000)
+    # Spans as JSON lines, for a look at traces without a collector (OTEL_EXPORTER_OTLP_ENDPOINT exports OTLP).
+    traces_file: str | None = None
     # Liveness, readiness and metrics over HTTP (shared/http.py); port 0 picks a free one (logged at start).
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=0, ge=0, le=65_535)
