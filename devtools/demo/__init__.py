@@ -6,6 +6,7 @@ rates.py         S6 seller rates: late shipments, cancellations, valid tracking 
 tally.py         what the demo has seen, folded from the services' topics (pure)
 probe.py         lag, outbox backlog and timers from the services' /metrics
 report.py        plain lines and the summary (pure); dashboard.py: the terminal screen (pure)
+output.py        which of the two a run shows, and showing it
 run.py           the loop: a private system, the storefront, the sellers, the output
 portal.py        the hook that adds the seller portal once it exists (issue 12)
 """

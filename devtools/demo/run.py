@@ -19,18 +19,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from rich.console import Console
-from rich.live import Live
-
 from devtools.demo import portal, probe
-from devtools.demo.dashboard import render
-from devtools.demo.rates import SellerRates
-from devtools.demo.report import Moment, note_line, progress_line, summary
+from devtools.demo.output import LiveOutput, Output, PlainOutput
+from devtools.demo.report import Moment, summary
 from devtools.demo.sellers import ROUTINES, Sellers
-from devtools.demo.tally import Note, Tally
+from devtools.demo.tally import Tally
 from devtools.kafka_io import Publisher, Tap
 from devtools.launcher import REPO, run_stoppable
 from devtools.storefront import SimulatedStorefront
@@ -71,61 +66,6 @@ class Options:
 
 class DemoFailed(Exception):
     pass
-
-
-class Output(Protocol):
-    def say(self, line: str) -> None: ...
-    def note(self, note: Note, moment: Moment) -> None: ...
-    def show(self, tally: Tally, moment: Moment, rates: dict[str, SellerRates], real_now: float) -> None: ...
-    def close(self) -> None: ...
-
-    every: float  # real seconds between two `show`s
-
-
-class PlainOutput:
-    """Not a terminal: a line per notable event, a progress line every few seconds."""
-
-    every = 5.0
-
-    def say(self, line: str) -> None:
-        print(line, flush=True)
-
-    def note(self, note: Note, moment: Moment) -> None:
-        self.say(note_line(note, moment))
-
-    def show(self, tally: Tally, moment: Moment, rates: dict[str, SellerRates], real_now: float) -> None:
-        self.say(progress_line(tally, moment, real_now))
-
-    def close(self) -> None:
-        pass
-
-
-class LiveOutput:
-    """A terminal: the dashboard, redrawn four times a second."""
-
-    every = 0.25
-
-    def __init__(self, portal_lines: list[str]) -> None:
-        self.console = Console()
-        self.live: Live | None = None
-        self.portal = "\n".join(portal_lines) or None
-
-    def say(self, line: str) -> None:
-        self.console.print(line, highlight=False, markup=False)
-
-    def note(self, note: Note, moment: Moment) -> None:
-        pass  # the dashboard lists the latest ones
-
-    def show(self, tally: Tally, moment: Moment, rates: dict[str, SellerRates], real_now: float) -> None:
-        screen = render(tally, moment, rates, real_now, self.portal)
-        if self.live is None:
-            self.live = Live(screen, console=self.console, auto_refresh=False, vertical_overflow="crop")
-            self.live.start()
-        self.live.update(screen, refresh=True)
-
-    def close(self) -> None:
-        if self.live is not None:
-            self.live.stop()
 
 
 class Demo:
@@ -172,7 +112,7 @@ class Demo:
 
     def check(self) -> None:
         if self.failure is not None:
-            raise DemoFailed(f"reading the topics failed: {self.failure!r}") from self.failure
+            raise DemoFailed(f"the demo failed: {self.failure!r}") from self.failure
 
     # ------------------------------------------------------------------ the run
 
@@ -238,10 +178,13 @@ class Demo:
         self.output.show(self.tally, self.moment(), self.tally.rates(self.clock.now()), time.monotonic())
 
     async def _every(self, seconds: float, work: Callable[[], Awaitable[None] | None]) -> None:
-        while True:
-            done = work()
-            if done is not None:
-                await done
+        while self.failure is None:
+            try:
+                done = work()
+                if done is not None:
+                    await done
+            except Exception as exc:  # a background task's failure stops the demo (`check`), not just the task
+                self.failure = exc
             await asyncio.sleep(seconds)
 
     async def _until(self, condition: Callable[[], bool], timeout: float, failure: str) -> None:
