@@ -7,6 +7,7 @@ before any page is served; uvicorn then serves until SIGINT/SIGTERM, and the con
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
 
@@ -25,6 +26,7 @@ log = get_logger()
 
 
 async def serve(settings: PortalSettings) -> None:
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # "portal.serving" says what matters
     consumers = build(settings).app()
     await consumers.start()
     try:

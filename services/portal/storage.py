@@ -33,7 +33,7 @@ async def save_order(conn: asyncpg.Connection, record: state.OrderStateRecord) -
                rejection_rule, rejection_message, confirmation_command_id, confirmed_at, ship_date, shipping_method, carrier,
                tracking_id, tracking_valid, memo, shipped_late, cancellation_reason, version, sort_at)
            values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-               $22, $23, $24, $25, $26, $27, coalesce($11, $5))
+               $22, $23, $24, $25, $26, $27, coalesce($11::timestamptz, $5::timestamptz))
            on conflict (storefront_id, order_id) do update set
                seller_id = excluded.seller_id, status = excluded.status, placed_at = excluded.placed_at,
                lines = excluded.lines, timezone = excluded.timezone, order_date = excluded.order_date,
