@@ -120,9 +120,9 @@ async def test_S3_a_tampered_or_expired_token_is_refused(portal: RunningPortal) 
         # A session cookie that was altered, or one signed with another key, is no session.
         _, other_cookie = Tokens("another-secret-of-at-least-32-characters", link_seconds=60, session_seconds=60).new_session(ANN)
         for cookie in (other_cookie, "garbage"):
-            assert (await client.get("/orders", cookies={"portal_session": cookie})).status_code == 401
+            assert (await client.get("/orders", headers={"Cookie": f"portal_session={cookie}"})).status_code == 401
         # The sign-in token is not a session cookie, and a session cookie is not a token.
-        assert (await client.get("/orders", cookies={"portal_session": good})).status_code == 401
+        assert (await client.get("/orders", headers={"Cookie": f"portal_session={good}"})).status_code == 401
         assert (await client.get("/api/v1/me", headers={"Authorization": f"Bearer {good}"})).json() == {"seller_id": ANN}
 
 
