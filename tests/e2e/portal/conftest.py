@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from playwright.async_api import Browser
 
 from devtools.kafka_io import Publisher
 from devtools.launcher import ServiceProcess
@@ -31,6 +32,7 @@ from shared.contracts.envelope import Message
 from shared.contracts.state import ListingStateRecord, OrderStateRecord, Shipment
 from shared.contracts.topics import LISTINGS_STATE, ORDERS_STATE, Topic, order_key
 from tests.conftest import new_run_id, topics_of_their_own
+from tests.e2e.portal.browser import launched, screenshot_folder
 from tests.support.databases import create_database, drop_database
 from tests.support.infra import Infra
 from tests.support.waiting import eventually
@@ -126,6 +128,17 @@ def portal_env() -> dict[str, str]:
 async def portal(infra: Infra, portal_prefix: str, tmp_path_factory: pytest.TempPathFactory, portal_env: dict[str, str]) -> AsyncIterator[RunningPortal]:
     async with started_portal(infra, portal_prefix, tmp_path_factory.mktemp("portal"), portal_env) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with launched() as chromium:
+        yield chromium
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return screenshot_folder(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
