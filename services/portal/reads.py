@@ -10,7 +10,7 @@ import base64
 import binascii
 import json
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -36,8 +36,12 @@ def is_id(value: str) -> bool:
 # --- cursors ------------------------------------------------------------------------------------
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
 def encode_cursor(cursor: storage.Cursor) -> str:
-    micros = int(cursor.sort_at.timestamp() * 1_000_000)
+    micros = (cursor.sort_at - EPOCH) // MICROSECOND  # exact: a float timestamp would lose microseconds
     raw = f"{micros}/{cursor.storefront_id}/{cursor.order_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -46,7 +50,7 @@ def decode_cursor(text: str) -> storage.Cursor:
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
         micros, storefront_id, order_id = raw.split("/")
-        sort_at = datetime.fromtimestamp(int(micros) / 1_000_000, UTC)
+        sort_at = EPOCH + int(micros) * MICROSECOND
     except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError, OSError):
         raise BadInput("the page cursor is not one this portal made; start again from the first page") from None
     if not (is_id(storefront_id) and is_id(order_id)):
