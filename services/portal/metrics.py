@@ -85,6 +85,13 @@ def window_dates(now: datetime, zone: ZoneInfo, days: int) -> tuple[date, date]:
     return today - timedelta(days=days - 1), today
 
 
+def window_start(now: datetime, zone: ZoneInfo, days: int) -> datetime:
+    """The first instant of the window's first date in the zone (zoneinfo resolves a midnight that a
+    daylight-saving change skips to the first instant that exists that day)."""
+    first, _ = window_dates(now, zone, days)
+    return datetime.combine(first, time(0), tzinfo=zone).astimezone(UTC)
+
+
 def in_window(instant: datetime, now: datetime, zone: ZoneInfo, days: int) -> bool:
     """Whether `instant` has passed and its marketplace date lies in the window."""
     first, last = window_dates(now, zone, days)
@@ -92,9 +99,15 @@ def in_window(instant: datetime, now: datetime, zone: ZoneInfo, days: int) -> bo
 
 
 def earliest_instant(now: datetime, zone: ZoneInfo) -> datetime:
-    """The first instant any window can hold: a reader may fetch only facts at or after it."""
-    first, _ = window_dates(now, zone, LONGEST_WINDOW_DAYS)
-    return datetime.combine(first, time(0), tzinfo=zone).astimezone(UTC)
+    """The first instant any window can hold: a reader may fetch only facts with an instant between it and now."""
+    return window_start(now, zone, LONGEST_WINDOW_DAYS)
+
+
+def _within(now: datetime, zone: ZoneInfo, days: int) -> Callable[[datetime], bool]:
+    """`in_window` for many instants: the same test as two comparisons of instants (an instant's date is
+    on or after the first date exactly when the instant is at or after that date's first instant)."""
+    start = window_start(now, zone, days)
+    return lambda instant: start <= instant <= now
 
 
 def _count(facts: Iterable[OrderFacts], counted: Callable[[OrderFacts], bool], bad: Callable[[OrderFacts], bool]) -> tuple[int, int]:
@@ -107,9 +120,10 @@ def _count(facts: Iterable[OrderFacts], counted: Callable[[OrderFacts], bool], b
 
 
 def late_shipment_rate(facts: Iterable[OrderFacts], now: datetime, zone: ZoneInfo, days: int) -> Rate:
+    within = _within(now, zone, days)
     late, due = _count(
         facts,
-        lambda f: in_window(f.ship_by_deadline, now, zone, days),
+        lambda f: within(f.ship_by_deadline),
         lambda f: f.confirmed_at is None or f.confirmed_at >= f.ship_by_deadline,
     )
     return Rate(
@@ -124,7 +138,8 @@ def late_shipment_rate(facts: Iterable[OrderFacts], now: datetime, zone: ZoneInf
 
 
 def cancellation_rate(facts: Iterable[OrderFacts], now: datetime, zone: ZoneInfo, days: int = 7) -> Rate:
-    cancelled, due = _count(facts, lambda f: in_window(f.confirm_by_deadline, now, zone, days), lambda f: f.cancelled)
+    within = _within(now, zone, days)
+    cancelled, due = _count(facts, lambda f: within(f.confirm_by_deadline), lambda f: f.cancelled)
     return Rate(
         f"cancellation_{days}d",
         f"Cancellation rate, {days} days",
@@ -137,9 +152,10 @@ def cancellation_rate(facts: Iterable[OrderFacts], now: datetime, zone: ZoneInfo
 
 
 def valid_tracking_rate(facts: Iterable[OrderFacts], now: datetime, zone: ZoneInfo, days: int = 30) -> Rate:
+    within = _within(now, zone, days)
     valid, checked = _count(
         facts,
-        lambda f: f.confirmed_at is not None and f.tracking_valid is not None and in_window(f.confirmed_at, now, zone, days),
+        lambda f: f.confirmed_at is not None and f.tracking_valid is not None and within(f.confirmed_at),
         lambda f: bool(f.tracking_valid),
     )
     return Rate(

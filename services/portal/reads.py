@@ -285,7 +285,7 @@ class Performance(BaseModel):
 
 
 async def performance(conn: asyncpg.Connection, seller_id: str, now: datetime, zone: ZoneInfo) -> Performance:
-    rows = await storage.metric_facts(conn, seller_id, metrics.earliest_instant(now, zone))
+    rows = await storage.metric_facts(conn, seller_id, metrics.earliest_instant(now, zone), now)
     facts = [
         metrics.OrderFacts(r["ship_by_deadline"], r["confirm_by_deadline"], r["confirmed_at"], r["tracking_valid"], r["status"] == "cancelled")
         for r in rows

@@ -244,8 +244,8 @@ async def order_page(
 
 
 async def status_counts(conn: asyncpg.Connection, seller_id: str) -> dict[str, int]:
-    rows = await conn.fetch("select status, count(*) as n from orders where seller_id = $1 group by status", seller_id)
-    return {row["status"]: row["n"] for row in rows}
+    rows = await conn.fetch("select status, orders from order_counts where seller_id = $1 and orders > 0", seller_id)
+    return {row["status"]: row["orders"] for row in rows}
 
 
 async def at_risk_count(conn: asyncpg.Connection, seller_id: str, now: datetime) -> int:
@@ -301,13 +301,15 @@ async def listing(conn: asyncpg.Connection, seller_id: str, listing_id: str) -> 
     return await conn.fetchrow("select * from listings where seller_id = $1 and listing_id = $2", seller_id, listing_id)
 
 
-async def metric_facts(conn: asyncpg.Connection, seller_id: str, since: datetime) -> list[asyncpg.Record]:
-    """The seller's accepted orders with any deciding instant at or after `since`: all that a metrics
-    window can hold. The confirm-by deadline is the latest of them (ship-by is at most 30 days after the
-    order date, and a confirmation is accepted only before confirm-by), so it alone selects them."""
+async def metric_facts(conn: asyncpg.Connection, seller_id: str, since: datetime, until: datetime) -> list[asyncpg.Record]:
+    """The seller's accepted orders with a deciding instant (ship-by, confirm-by, confirmation) between
+    `since` and `until`: all that a metrics window can hold, and few of a busy seller's orders, whose
+    deadlines mostly lie ahead. metrics.py decides what each window counts."""
     return await conn.fetch(
         """select ship_by_deadline, confirm_by_deadline, confirmed_at, tracking_valid, status from orders
-           where seller_id = $1 and confirm_by_deadline >= $2""",
+           where seller_id = $1 and (ship_by_deadline between $2 and $3 or confirm_by_deadline between $2 and $3
+                                     or confirmed_at between $2 and $3)""",
         seller_id,
         since,
+        until,
     )

@@ -20,6 +20,7 @@ from services.portal.metrics import (
     seller_metrics,
     valid_tracking_rate,
     window_dates,
+    window_start,
 )
 
 pytestmark = pytest.mark.unit
@@ -180,13 +181,20 @@ def test_S6_figures_do_not_depend_on_the_order_facts_arrive_in(data: st.DataObje
 
 
 @given(data=st.data(), zone=ZONES)
-def test_S6_facts_before_the_earliest_instant_change_nothing(data: st.DataObject, zone: ZoneInfo) -> None:
+def test_S6_facts_with_no_instant_between_the_earliest_instant_and_now_change_nothing(data: st.DataObject, zone: ZoneInfo) -> None:
     today = date(2026, 3, 20)
     now = end_of_day(today, zone) - timedelta(hours=2)
     facts = [f for _, f in data.draw(st.lists(orders_around(zone, today), max_size=25))]
-    kept = [
-        f
-        for f in facts
-        if max(f.ship_by_deadline, f.confirm_by_deadline, f.confirmed_at or f.ship_by_deadline) >= earliest_instant(now, zone)
-    ]
+    since = earliest_instant(now, zone)
+    kept = [f for f in facts if any(i is not None and since <= i <= now for i in (f.ship_by_deadline, f.confirm_by_deadline, f.confirmed_at))]
     assert seller_metrics(kept, now, zone) == seller_metrics(facts, now, zone)
+
+
+@given(zone=ZONES, minutes=st.integers(-3 * 24 * 60, 3 * 24 * 60), days=st.sampled_from([1, 7, 10, 30]), at=st.integers(0, 400 * 24 * 60))
+def test_S6_windows_by_instant_are_windows_by_marketplace_date(zone: ZoneInfo, minutes: int, days: int, at: int) -> None:
+    """The instant comparison the rates use is the date rule of S6, across every zone's DST changes."""
+    now = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=at)
+    instant = window_start(now, zone, days) + timedelta(minutes=minutes)
+    by_date = in_window(instant, now, zone, days)
+    start = window_start(now, zone, days)
+    assert by_date == (start <= instant <= now)

@@ -39,8 +39,37 @@ create table orders (
 -- Keyset paging of one seller's orders of one status in ship-by order (100,000 orders a seller).
 create index orders_by_seller_status_sort on orders (seller_id, status, sort_at, storefront_id, order_id);
 create index orders_by_seller_order_id on orders (seller_id, order_id);
--- The performance page reads the orders whose deciding instants may lie in the last 30 days.
+-- The performance page reads the orders with a deciding instant in the last 30 days.
+create index orders_by_seller_ship_by on orders (seller_id, ship_by_deadline);
 create index orders_by_seller_confirm_by on orders (seller_id, confirm_by_deadline);
+create index orders_by_seller_confirmed on orders (seller_id, confirmed_at);
+
+-- Manage Orders' tab counts, kept by a trigger as order rows come and change status: counting a busy
+-- seller's 100,000 rows on every page view cost more than the page itself.
+create table order_counts (
+    seller_id text not null,
+    status text not null,
+    orders bigint not null,
+    primary key (seller_id, status)
+);
+
+create function count_orders() returns trigger language plpgsql as $$
+begin
+    if tg_op in ('UPDATE', 'DELETE') then
+        if tg_op = 'DELETE' or old.status <> new.status or old.seller_id <> new.seller_id then
+            update order_counts set orders = orders - 1 where seller_id = old.seller_id and status = old.status;
+        else
+            return null;  -- the same seller and status: nothing to count
+        end if;
+    end if;
+    if tg_op in ('INSERT', 'UPDATE') then
+        insert into order_counts as c (seller_id, status, orders) values (new.seller_id, new.status, 1)
+        on conflict (seller_id, status) do update set orders = c.orders + 1;
+    end if;
+    return null;
+end $$;
+
+create trigger orders_counted after insert or update or delete on orders for each row execute function count_orders();
 
 -- The latest state of each listing (inventory.listings).
 create table listings (

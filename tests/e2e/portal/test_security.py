@@ -64,6 +64,7 @@ async def test_S3_another_sellers_order_and_listing_are_not_found_by_url(portal:
         for path in ("/api/v1/orders/shop-1/bob-1", "/api/v1/listings/vase-bob"):
             assert (await api.get(path)).status_code == 404
         assert (await api.get("/api/v1/orders", params={"order_id": "bob-1"})).json()["items"] == []
+        assert (await api.get("/api/v1/orders")).json()["counts"] == {"unshipped": 1, "shipped": 1}  # Ann's own only
         listed = (await browser.get("/inventory")).text
         assert "mug-ann" in listed and "vase-bob" not in listed
 
