@@ -120,7 +120,7 @@ async def confirm_shipment(request: Request, seller_id: Seller, storefront_id: I
     async with portal.db().acquire() as conn:
         if await reads.order_detail(conn, seller_id, storefront_id, order_id, portal.now(), portal.zone) is None:
             raise HTTPException(404, "not found")
-        built = commands.confirmation(seller_id, storefront_id, order_id, command_id, body.model_dump(exclude={"command_id"}))
+        built = commands.confirmation(seller_id, storefront_id, order_id, command_id, body.model_dump(exclude={"command_id"}), at=portal.now())
         if isinstance(built, commands.Invalid):
             return JSONResponse({"detail": built.problems}, status_code=422)  # type: ignore[return-value]
         sent = await commands.send(conn, seller_id, built)
@@ -158,11 +158,12 @@ async def get_listing(request: Request, seller_id: Seller, listing_id: Id) -> re
 
 @router.patch("/listings/{listing_id}", status_code=202, responses={**ERRORS, **NOT_FOUND})
 async def edit_listing(request: Request, seller_id: Seller, listing_id: Id, body: ListingEdit) -> Accepted:
+    portal = portal_of(request)
     command_id = body.command_id or uuid.uuid4()
-    async with portal_of(request).db().acquire() as conn:
+    async with portal.db().acquire() as conn:
         if await reads.listing(conn, seller_id, listing_id) is None:
             raise HTTPException(404, "not found")
-        built = commands.listing_update(seller_id, listing_id, command_id, body.model_dump(exclude={"command_id"}))
+        built = commands.listing_update(seller_id, listing_id, command_id, body.model_dump(exclude={"command_id"}), at=portal.now())
         if isinstance(built, commands.Invalid):
             return JSONResponse({"detail": built.problems}, status_code=422)  # type: ignore[return-value]
         sent = await commands.send(conn, seller_id, built)

@@ -10,9 +10,12 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 
 from services.portal import projection
+from services.portal.storage import PortalWork
+from shared.contracts import events, state
 from shared.contracts.topics import DEADLINES_EVENTS, INVENTORY_EVENTS, LISTINGS_STATE, ORDERS_EVENTS, ORDERS_STATE
-from shared.runtime import Service, Subscription
-from shared.settings import ServiceSettings, local_database_url
+from shared.messaging.dispatch import Routes, on
+from shared.runtime import Service
+from shared.settings import ServiceSettings, load, local_database_url
 
 # Only for a machine of one's own: `make run` and the tests. Set PORTAL_SECRET_KEY anywhere else.
 LOCAL_SECRET = "local-development-only-portal-secret-change-me"
@@ -40,17 +43,44 @@ class PortalSettings(ServiceSettings):
         return self.portal_public_url or f"http://{self.portal_host}:{port if port is not None else self.portal_port}"
 
 
+# What the portal does with each message type it reads; everything else there is ignored on purpose.
+ROUTES: tuple[Routes, ...] = (
+    Routes(ORDERS_STATE, dict([on(state.OrderStateRecord, projection.keep_order)])),
+    Routes(LISTINGS_STATE, dict([on(state.ListingStateRecord, projection.keep_listing)])),
+    # Penalties and cancellations reach the portal as order state; the warning is news (S4).
+    Routes(
+        DEADLINES_EVENTS,
+        dict([on(events.DeadlineApproaching, projection.keep_warning)]),
+        ignored=frozenset({events.LateShipmentPenalty, events.CancellationIssued}),
+    ),
+    # Answers to sellers' commands (M5); what happens to orders arrives as order state.
+    Routes(
+        ORDERS_EVENTS,
+        dict([on(events.ShipmentConfirmed, projection.keep_answer), on(events.CommandRejected, projection.keep_answer)]),
+        ignored=frozenset({events.OrderPlaced, events.OrderAccepted, events.OrderRejected, events.OrderCancelled, events.OrdersWatermark}),
+    ),
+    Routes(
+        INVENTORY_EVENTS,
+        dict(
+            [
+                on(events.ListingCreated, projection.keep_answer),
+                on(events.ListingUpdated, projection.keep_answer),
+                on(events.CommandRejected, projection.keep_answer),
+            ]
+        ),
+        ignored=frozenset({events.StockReserved, events.StockReservationFailed, events.StockRestored}),
+    ),
+)
+
+
 def build(settings: PortalSettings | None = None) -> Service:
-    settings = settings or PortalSettings()
+    """The portal's consumers: they keep the read model; the HTTP side is web.py."""
+    settings = settings or load(PortalSettings)
     return Service(
         name="portal",
         settings=settings,
+        clock=settings.clock(),
         migrations=Path(__file__).parent / "migrations",
-        subscriptions=[
-            Subscription(ORDERS_STATE, projection.on_order_state),
-            Subscription(LISTINGS_STATE, projection.on_listing_state),
-            Subscription(DEADLINES_EVENTS, projection.on_deadline_event),
-            Subscription(ORDERS_EVENTS, projection.on_answer),
-            Subscription(INVENTORY_EVENTS, projection.on_answer),
-        ],
+        routes=ROUTES,
+        work=PortalWork,
     )

@@ -9,7 +9,7 @@ publishes it. A form sent twice carries the same command id: the second is neith
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -20,6 +20,7 @@ from services.portal import storage
 from shared.contracts.commands import ConfirmShipment, UpdateListing
 from shared.contracts.envelope import Command
 from shared.contracts.topics import INVENTORY_COMMANDS, ORDERS_COMMANDS, order_key
+from shared.messaging.work import Outgoing
 from shared.storage import outbox
 
 
@@ -38,11 +39,15 @@ def problems_of(error: ValidationError) -> dict[str, str]:
     return found
 
 
-def confirmation(seller_id: str, storefront_id: str, order_id: str, command_id: UUID, fields: dict[str, Any]) -> ConfirmShipment | Invalid:
-    """A ConfirmShipment from the form's fields; the seller always comes from the session, never the form."""
+def confirmation(
+    seller_id: str, storefront_id: str, order_id: str, command_id: UUID, fields: dict[str, Any], *, at: datetime
+) -> ConfirmShipment | Invalid:
+    """A ConfirmShipment from the form's fields, sent at `at` on the portal's clock (T3); the seller always
+    comes from the session or token, never from the form."""
     memo = fields.get("memo")
     try:
         return ConfirmShipment(
+            occurred_at=at,
             command_id=command_id,
             storefront_id=storefront_id,
             order_id=order_id,
@@ -57,13 +62,14 @@ def confirmation(seller_id: str, storefront_id: str, order_id: str, command_id: 
         return Invalid(problems_of(exc))
 
 
-def listing_update(seller_id: str, listing_id: str, command_id: UUID, fields: dict[str, Any]) -> UpdateListing | Invalid:
+def listing_update(seller_id: str, listing_id: str, command_id: UUID, fields: dict[str, Any], *, at: datetime) -> UpdateListing | Invalid:
     def number(name: str) -> Any:
         value = fields.get(name)
         return None if value in (None, "") else value
 
     try:
         return UpdateListing(
+            occurred_at=at,
             command_id=command_id,
             seller_id=seller_id,
             listing_id=listing_id,
@@ -80,11 +86,12 @@ async def send(conn: asyncpg.Connection, seller_id: str, command: Command) -> bo
         if not await storage.record_command(conn, seller_id, command, summary(command)):
             return False
         if isinstance(command, ConfirmShipment):
-            await outbox.add(conn, ORDERS_COMMANDS, order_key(command.storefront_id, command.order_id), command)
+            row = Outgoing(ORDERS_COMMANDS, order_key(command.storefront_id, command.order_id), command)
         elif isinstance(command, UpdateListing):
-            await outbox.add(conn, INVENTORY_COMMANDS, command.listing_id, command)
+            row = Outgoing(INVENTORY_COMMANDS, command.listing_id, command)
         else:
             raise TypeError(f"the portal does not send {command.type}")
+        await outbox.add(conn, [row])
     return True
 
 
@@ -93,9 +100,3 @@ def summary(command: Command) -> dict[str, Any]:
     fields = command.model_dump(mode="json", exclude={"event_id", "type", "schema_version", "occurred_at", "command_id", "seller_id"})
     return {k: v for k, v in fields.items() if v is not None}
 
-
-def parse_date(value: object) -> date | None:
-    try:
-        return date.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None

@@ -120,7 +120,7 @@ async def confirm_shipment(request: Request, session: Signed, storefront_id: str
         if await reads.order_detail(conn, session.seller_id, storefront_id, order_id, portal.now(), portal.zone) is None:
             raise NOT_FOUND
         command_id = _uuid(fields.get("command_id")) or uuid.uuid4()
-        built = commands.confirmation(session.seller_id, storefront_id, order_id, command_id, fields)
+        built = commands.confirmation(session.seller_id, storefront_id, order_id, command_id, fields, at=portal.now())
         if isinstance(built, commands.Invalid):
             return await _order_page(request, session, storefront_id, order_id, status_code=400, form=fields, problems=built.problems, command_id=command_id)
         await commands.send(conn, session.seller_id, built)
@@ -156,7 +156,7 @@ async def edit_listing(request: Request, session: Signed, listing_id: str) -> Re
         if await reads.listing(conn, session.seller_id, listing_id) is None:
             raise NOT_FOUND
         command_id = _uuid(fields.get("command_id")) or uuid.uuid4()
-        built = commands.listing_update(session.seller_id, listing_id, command_id, fields)
+        built = commands.listing_update(session.seller_id, listing_id, command_id, fields, at=portal.now())
         if isinstance(built, commands.Invalid):
             page = await reads.listings_page(conn, session.seller_id, after=None, limit=100)
             return portal.render(request, "inventory.html", status_code=400, page=page, problems=built.problems, form=fields, failed=listing_id)

@@ -1,46 +1,34 @@
-"""The read model's use cases: one function per topic the portal reads, each applying a record in the
-consumer's transaction (M2: the inbox makes a replayed record change nothing).
+"""The read model's handlers: one per message type the portal reads (the dispatch table is in app.py).
+None does I/O: each keeps the record in the batch's unit of work (storage.PortalWork), which saves them.
 
-Only published records feed it: order and listing state (S1), deadline warnings (S4) and the answers
-to sellers' commands (M5). Everything else on those topics is ignored on purpose.
+Only published records feed the read model: order and listing state (S1), deadline warnings (S4) and
+the answers to sellers' commands (M5).
 """
 
 from __future__ import annotations
 
-import asyncpg
-
-from services.portal import storage
+from services.portal.storage import PortalWork
 from shared.contracts import commands, events, state
 from shared.contracts.envelope import Message
-from shared.contracts.topics import ANSWERS
-from shared.messaging.consumer import Delivery
 
-# The commands a seller sends from the portal, and the messages that answer them (S2).
-SELLER_COMMANDS = (commands.ConfirmShipment, commands.CreateListing, commands.UpdateListing)
-SELLER_COMMAND_TYPES = frozenset(c.model_fields["type"].default for c in SELLER_COMMANDS)
-SELLER_ANSWERS = tuple(dict.fromkeys(m for a in ANSWERS if a.command in SELLER_COMMANDS for m in a.messages))
+# The commands a seller sends (the portal sends two of them); their answers are kept, whoever sent them.
+SELLER_COMMAND_TYPES = frozenset(c.model_fields["type"].default for c in (commands.ConfirmShipment, commands.CreateListing, commands.UpdateListing))
 
 
-async def on_order_state(conn: asyncpg.Connection, message: Message, _: Delivery) -> None:
-    if isinstance(message, state.OrderStateRecord):
-        await storage.save_order(conn, message)
+def keep_order(work: PortalWork, record: state.OrderStateRecord) -> None:
+    work.keep_order(record)
 
 
-async def on_listing_state(conn: asyncpg.Connection, message: Message, _: Delivery) -> None:
-    if isinstance(message, state.ListingStateRecord):
-        await storage.save_listing(conn, message)
+def keep_listing(work: PortalWork, record: state.ListingStateRecord) -> None:
+    work.keep_listing(record)
 
 
-async def on_deadline_event(conn: asyncpg.Connection, message: Message, _: Delivery) -> None:
-    # Penalties and cancellations reach the portal as order state; only the warning is news here.
-    if isinstance(message, events.DeadlineApproaching):
-        await storage.save_warning(conn, message)
+def keep_warning(work: PortalWork, warning: events.DeadlineApproaching) -> None:
+    work.warnings.append(warning)
 
 
-async def on_answer(conn: asyncpg.Connection, message: Message, _: Delivery) -> None:
-    """Keep the answer to every seller command, whoever sent it: the command page shows it."""
-    if not isinstance(message, SELLER_ANSWERS):
-        return
-    if isinstance(message, events.CommandRejected) and message.command_type not in SELLER_COMMAND_TYPES:
-        return
-    await storage.save_answer(conn, message)
+def keep_answer(work: PortalWork, answer: Message) -> None:
+    """An answer to a seller's command: applied (shipment.confirmed, listing.*) or refused."""
+    if isinstance(answer, events.CommandRejected) and answer.command_type not in SELLER_COMMAND_TYPES:
+        return  # a refused order placement: the storefront's business
+    work.answers.append(answer)

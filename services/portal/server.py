@@ -12,13 +12,13 @@ import signal
 import sys
 
 import uvicorn
-from pydantic import ValidationError
 
 from services.portal.app import LOCAL_SECRET, PortalSettings, build
 from services.portal.web import create_app
 from shared.logs import configure, get_logger
 from shared.messaging.admin import BrokerUnavailable
-from shared.runtime import configuration_error
+from shared.runtime import WiringError
+from shared.settings import load
 from shared.storage.database import DatabaseUnavailable
 from shared.storage.migrate import MigrationError
 
@@ -65,14 +65,11 @@ async def _announce(server: uvicorn.Server, settings: PortalSettings) -> None:
 
 
 def main() -> None:
-    try:
-        settings = PortalSettings()
-    except ValidationError as exc:
-        sys.exit(configuration_error(exc))
+    settings = load(PortalSettings)
     configure("portal", settings.log_level)
     try:
         asyncio.run(serve(settings))
-    except (DatabaseUnavailable, BrokerUnavailable, MigrationError) as exc:
+    except (DatabaseUnavailable, BrokerUnavailable, MigrationError, WiringError) as exc:
         sys.exit(f"portal: {exc}")
     except KeyboardInterrupt:
         pass

@@ -14,39 +14,75 @@ from uuid import UUID
 
 import asyncpg
 
+from shared.clock import Clock
 from shared.contracts import events, state
 from shared.contracts.envelope import Command, Message
+from shared.messaging.work import UnitOfWork
 
 Status = Literal["unshipped", "shipped", "cancelled", "rejected", "pending"]
 View = Literal["all", "at_risk", "late"]
 
-# --- writes: the projection ----------------------------------------------------------------------
+# --- writes: the projection's unit of work ------------------------------------------------------
 
 
-async def save_order(conn: asyncpg.Connection, record: state.OrderStateRecord) -> None:
-    """Keep the newest version of the order; an older or repeated record changes nothing (S1)."""
-    shipment = record.shipment
-    rejection = record.rejection
-    await conn.execute(
-        """insert into orders as o (storefront_id, order_id, seller_id, status, placed_at, lines, timezone, order_date,
-               ship_by_date, confirm_by_date, ship_by_deadline, confirm_by_deadline, late_penalty, rejection_reason,
-               rejection_rule, rejection_message, confirmation_command_id, confirmed_at, ship_date, shipping_method, carrier,
-               tracking_id, tracking_valid, memo, shipped_late, cancellation_reason, version, sort_at)
-           values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-               $22, $23, $24, $25, $26, $27, coalesce($11::timestamptz, $5::timestamptz))
-           on conflict (storefront_id, order_id) do update set
-               seller_id = excluded.seller_id, status = excluded.status, placed_at = excluded.placed_at,
-               lines = excluded.lines, timezone = excluded.timezone, order_date = excluded.order_date,
-               ship_by_date = excluded.ship_by_date, confirm_by_date = excluded.confirm_by_date,
-               ship_by_deadline = excluded.ship_by_deadline, confirm_by_deadline = excluded.confirm_by_deadline,
-               late_penalty = excluded.late_penalty, rejection_reason = excluded.rejection_reason,
-               rejection_rule = excluded.rejection_rule, rejection_message = excluded.rejection_message,
-               confirmation_command_id = excluded.confirmation_command_id, confirmed_at = excluded.confirmed_at,
-               ship_date = excluded.ship_date, shipping_method = excluded.shipping_method, carrier = excluded.carrier,
-               tracking_id = excluded.tracking_id, tracking_valid = excluded.tracking_valid, memo = excluded.memo,
-               shipped_late = excluded.shipped_late, cancellation_reason = excluded.cancellation_reason,
-               version = excluded.version, sort_at = excluded.sort_at
-           where o.version < excluded.version""",
+class PortalWork(UnitOfWork):
+    """What a batch of records adds to the read model. Nothing needs loading: each statement keeps
+    only a newer version (state records) or the first copy (warnings, answers), so a replayed or
+    stale record changes nothing (S1, M2)."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock)
+        self.orders: dict[tuple[str, str], state.OrderStateRecord] = {}
+        self.listings: dict[str, state.ListingStateRecord] = {}
+        self.warnings: list[events.DeadlineApproaching] = []
+        self.answers: list[Message] = []
+
+    def keep_order(self, record: state.OrderStateRecord) -> None:
+        key = (record.storefront_id, record.order_id)
+        if key not in self.orders or self.orders[key].version < record.version:
+            self.orders[key] = record
+
+    def keep_listing(self, record: state.ListingStateRecord) -> None:
+        if record.listing_id not in self.listings or self.listings[record.listing_id].version < record.version:
+            self.listings[record.listing_id] = record
+
+    async def save(self, conn: asyncpg.Connection) -> None:
+        # Sorted keys: two batches never lock the same rows in opposite orders.
+        if self.orders:
+            await conn.executemany(_SAVE_ORDER, [_order_values(self.orders[k]) for k in sorted(self.orders)])
+        if self.listings:
+            await conn.executemany(_SAVE_LISTING, [_listing_values(self.listings[k]) for k in sorted(self.listings)])
+        if self.warnings:
+            await conn.executemany(_SAVE_WARNING, [_warning_values(w) for w in self.warnings])
+        answers = [a for a in self.answers if getattr(a, "command_id", None) is not None]  # an unidentified sender: no key
+        if answers:
+            await conn.executemany(_SAVE_ANSWER, [_answer_values(a) for a in answers])
+
+
+_SAVE_ORDER = """insert into orders as o (storefront_id, order_id, seller_id, status, placed_at, lines, timezone, order_date,
+        ship_by_date, confirm_by_date, ship_by_deadline, confirm_by_deadline, late_penalty, rejection_reason,
+        rejection_rule, rejection_message, confirmation_command_id, confirmed_at, ship_date, shipping_method, carrier,
+        tracking_id, tracking_valid, memo, shipped_late, cancellation_reason, version, sort_at)
+    values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+        $22, $23, $24, $25, $26, $27, coalesce($11::timestamptz, $5::timestamptz))
+    on conflict (storefront_id, order_id) do update set
+        seller_id = excluded.seller_id, status = excluded.status, placed_at = excluded.placed_at,
+        lines = excluded.lines, timezone = excluded.timezone, order_date = excluded.order_date,
+        ship_by_date = excluded.ship_by_date, confirm_by_date = excluded.confirm_by_date,
+        ship_by_deadline = excluded.ship_by_deadline, confirm_by_deadline = excluded.confirm_by_deadline,
+        late_penalty = excluded.late_penalty, rejection_reason = excluded.rejection_reason,
+        rejection_rule = excluded.rejection_rule, rejection_message = excluded.rejection_message,
+        confirmation_command_id = excluded.confirmation_command_id, confirmed_at = excluded.confirmed_at,
+        ship_date = excluded.ship_date, shipping_method = excluded.shipping_method, carrier = excluded.carrier,
+        tracking_id = excluded.tracking_id, tracking_valid = excluded.tracking_valid, memo = excluded.memo,
+        shipped_late = excluded.shipped_late, cancellation_reason = excluded.cancellation_reason,
+        version = excluded.version, sort_at = excluded.sort_at
+    where o.version < excluded.version"""
+
+
+def _order_values(record: state.OrderStateRecord) -> tuple[Any, ...]:
+    shipment, rejection = record.shipment, record.rejection
+    return (
         record.storefront_id,
         record.order_id,
         record.seller_id,
@@ -77,49 +113,36 @@ async def save_order(conn: asyncpg.Connection, record: state.OrderStateRecord) -
     )
 
 
-async def save_listing(conn: asyncpg.Connection, record: state.ListingStateRecord) -> None:
-    await conn.execute(
-        """insert into listings as l (listing_id, seller_id, quantity, production_days, out_of_stock, version)
-           values ($1, $2, $3, $4, $5, $6)
-           on conflict (listing_id) do update set seller_id = excluded.seller_id, quantity = excluded.quantity,
-               production_days = excluded.production_days, out_of_stock = excluded.out_of_stock, version = excluded.version
-           where l.version < excluded.version""",
-        record.listing_id,
-        record.seller_id,
-        record.quantity,
-        record.production_days,
-        record.out_of_stock,
-        record.version,
-    )
+_SAVE_LISTING = """insert into listings as l (listing_id, seller_id, quantity, production_days, out_of_stock, version)
+    values ($1, $2, $3, $4, $5, $6)
+    on conflict (listing_id) do update set seller_id = excluded.seller_id, quantity = excluded.quantity,
+        production_days = excluded.production_days, out_of_stock = excluded.out_of_stock, version = excluded.version
+    where l.version < excluded.version"""
 
 
-async def save_warning(conn: asyncpg.Connection, warning: events.DeadlineApproaching) -> None:
-    await conn.execute(
-        """insert into warnings (storefront_id, order_id, deadline_kind, seller_id, deadline, due_date, lead_seconds, warned_at)
-           values ($1, $2, $3, $4, $5, $6, $7, $8)
-           on conflict do nothing""",
-        warning.storefront_id,
-        warning.order_id,
-        warning.deadline_kind,
-        warning.seller_id,
-        warning.deadline,
-        warning.due_date,
-        warning.lead_seconds,
-        warning.occurred_at,
-    )
+def _listing_values(record: state.ListingStateRecord) -> tuple[Any, ...]:
+    return (record.listing_id, record.seller_id, record.quantity, record.production_days, record.out_of_stock, record.version)
 
 
-async def save_answer(conn: asyncpg.Connection, answer: Message) -> None:
-    command_id = getattr(answer, "command_id", None)
-    if command_id is None:  # a refusal of a command whose sender could not be identified
-        return
+_SAVE_WARNING = """insert into warnings (storefront_id, order_id, deadline_kind, seller_id, deadline, due_date, lead_seconds, warned_at)
+    values ($1, $2, $3, $4, $5, $6, $7, $8)
+    on conflict do nothing"""
+
+
+def _warning_values(w: events.DeadlineApproaching) -> tuple[Any, ...]:
+    return (w.storefront_id, w.order_id, w.deadline_kind, w.seller_id, w.deadline, w.due_date, w.lead_seconds, w.occurred_at)
+
+
+_SAVE_ANSWER = """insert into answers (command_id, command_type, answer_type, seller_id, storefront_id, order_id, listing_id,
+        reason, rule, message, late, tracking_valid, answered_at)
+    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+    on conflict do nothing"""
+
+
+def _answer_values(answer: Message) -> tuple[Any, ...]:
     reason = getattr(answer, "reason", None)
-    await conn.execute(
-        """insert into answers (command_id, command_type, answer_type, seller_id, storefront_id, order_id, listing_id,
-               reason, rule, message, late, tracking_valid, answered_at)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-           on conflict do nothing""",
-        command_id,
+    return (
+        answer.command_id,  # type: ignore[attr-defined]
         getattr(answer, "command_type", None),
         answer.type,
         getattr(answer, "seller_id", None),

@@ -1,12 +1,5 @@
 """The outbox relay: publishes committed outbox rows to Kafka in id order, then deletes them.
-
-Invariants
-- A row is deleted only after Kafka acknowledged it (acks=all), so nothing committed is lost;
-  a crash between the two republishes the batch, and consumers' inboxes drop the repeats.
-- One relay per database publishes at a time (a transaction-scoped advisory lock), so records
-  keep the order their transactions committed in.
-- It wakes on NOTIFY from the writing transaction and also polls, because notifications can be lost.
-"""
+Its invariants are written once, in docs/architecture.md ("Outbox")."""
 
 from __future__ import annotations
 
@@ -17,10 +10,12 @@ from typing import Any
 import asyncpg
 
 from shared.logs import get_logger
+from shared.messaging.failures import RateLimitedLog, is_transient
 from shared.storage.outbox import NOTIFY_CHANNEL
 from shared.storage.wakeup import Wakeup
 
-# (topic, key, payload, headers, partition or None) -> a future resolved when Kafka acknowledged the record.
+# (topic, key, payload, headers, partition or None) -> a future resolved when Kafka acknowledged the
+# record: shared.messaging.producer.Producer.send.
 Enqueue = Callable[[str, bytes, bytes, dict[str, str], int | None], Awaitable[asyncio.Future[Any]]]
 
 log = get_logger()
@@ -33,14 +28,17 @@ class OutboxRelay:
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
         self._wakeup = Wakeup(NOTIFY_CHANNEL)
+        self._retry_log = RateLimitedLog()
 
     async def run(self) -> None:
         async with self._wakeup.listening(self._pool):
             while True:
                 try:
                     published = await self.publish_pending()
-                except (OSError, asyncpg.PostgresConnectionError) as exc:
-                    log.warning("outbox.relay_retry", error=str(exc))
+                except Exception as exc:
+                    if not is_transient(exc):
+                        raise
+                    self._retry_log.warning("outbox.relay_retrying", error=repr(exc)[:300])
                     published = 0
                 if published < self._batch_size:  # a full batch means more may be waiting
                     await self._wakeup.sleep(self._poll_seconds)

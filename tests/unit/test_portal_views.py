@@ -83,14 +83,14 @@ def test_answers_in_words() -> None:
 def test_S3_a_confirmation_takes_the_seller_from_the_session_and_reports_every_bad_field() -> None:
     built = commands.confirmation(
         "seller-a", "shop-1", "o-1", uuid.uuid4(),
-        {"ship_date": "2026-03-20", "shipping_method": "Standard", "carrier": "UPS", "tracking_id": "1Z", "memo": "", "seller_id": "seller-b"},
+        {"ship_date": "2026-03-20", "shipping_method": "Standard", "carrier": "UPS", "tracking_id": "1Z", "memo": "", "seller_id": "seller-b"}, at=NOW,
     )  # fmt: skip
-    assert not isinstance(built, commands.Invalid) and built.seller_id == "seller-a" and built.memo is None
-    bad = commands.confirmation("seller-a", "shop-1", "o-1", uuid.uuid4(), {"ship_date": "soon", "carrier": "", "tracking_id": "x" * 101, "memo": "\x00"})
+    assert not isinstance(built, commands.Invalid) and built.seller_id == "seller-a" and built.memo is None and built.occurred_at == NOW
+    bad = commands.confirmation("seller-a", "shop-1", "o-1", uuid.uuid4(), {"ship_date": "soon", "carrier": "", "tracking_id": "x" * 101, "memo": "\x00"}, at=NOW)
     assert isinstance(bad, commands.Invalid)
     assert set(bad.problems) == {"ship_date", "shipping_method", "carrier", "tracking_id", "memo"}
-    assert isinstance(commands.listing_update("seller-a", "mug", uuid.uuid4(), {"quantity": "", "production_days": ""}), commands.Invalid)
-    edit = commands.listing_update("seller-a", "mug", uuid.uuid4(), {"quantity": "0", "production_days": ""})
+    assert isinstance(commands.listing_update("seller-a", "mug", uuid.uuid4(), {"quantity": "", "production_days": ""}, at=NOW), commands.Invalid)
+    edit = commands.listing_update("seller-a", "mug", uuid.uuid4(), {"quantity": "0", "production_days": ""}, at=NOW)
     assert not isinstance(edit, commands.Invalid) and (edit.quantity, edit.production_days) == (0, None)
 
 
