@@ -19,6 +19,7 @@ from pathlib import Path
 from devtools.kafka_io import Publisher, Tap
 from devtools.launcher import REPO, ServiceProcess
 from devtools.storefront import Marketplace
+from services.portal import links as portal_links
 from shared.contracts import events
 from shared.contracts.envelope import Message
 from shared.contracts.topics import (
@@ -31,7 +32,7 @@ from shared.contracts.topics import (
 )
 from shared.messaging.admin import BrokerUnavailable, ensure_topics
 
-SERVICES = ("inventory", "orders", "deadlines")
+SERVICES = ("inventory", "orders", "deadlines", "portal")  # the portal: the sellers' side, in a browser
 
 
 def describe(message: Message) -> str | None:
@@ -86,6 +87,7 @@ async def run(args: argparse.Namespace) -> int:
     try:
         for service in services:
             await service.wait_started()
+        print(portal_links.describe(market.sellers), flush=True)
         print("demo: services are up; placing orders (Ctrl-C stops)", flush=True)
         async with (
             Tap(bootstrap, topics=(INVENTORY_EVENTS, ORDERS_EVENTS, DEADLINES_EVENTS), on_message=narrate),
