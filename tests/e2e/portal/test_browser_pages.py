@@ -103,7 +103,7 @@ async def test_a_seller_finds_the_at_risk_order_confirms_it_and_sees_it_shipped(
         events.ShipmentConfirmed(
             storefront_id="shop-1", order_id="o-risk", seller_id=ANN, command_id=sent.command_id, confirmed_at=confirmed_at,
             ship_date=sent.ship_date, shipping_method=sent.shipping_method, carrier="UPS", tracking_id=sent.tracking_id,
-            memo=sent.memo, late=False, tracking_valid=True,
+            memo=sent.memo, late=False, tracking_valid=True, occurred_at=confirmed_at,
         ),
     )  # fmt: skip
     await feed.order(
@@ -138,7 +138,7 @@ async def test_a_seller_edits_a_listing_and_sees_the_answer(portal: RunningPorta
     await feed.send(
         INVENTORY_EVENTS,
         "vase-ann",
-        events.ListingUpdated(seller_id=ANN, listing_id="vase-ann", quantity=6, production_days=7, command_id=sent.command_id),
+        events.ListingUpdated(seller_id=ANN, listing_id="vase-ann", quantity=6, production_days=7, command_id=sent.command_id, occurred_at=NOW),
     )
     await feed.listing(ANN, "vase-ann", 6, 7)
     await expect(page.get_by_test_id("answer")).to_have_text("Listing updated", timeout=30_000)
@@ -184,7 +184,7 @@ async def test_a_refused_confirmation_is_shown_in_words(portal: RunningPortal, f
         events.CommandRejected(
             command_id=sent.command_id, command_type="shipment.confirm", reason=RejectionReason.SHIP_DATE_OUT_OF_RANGE, rule="R8",
             message="ship date 2026-03-01 must be between the order date 2026-03-19 and today 2026-03-20",
-            seller_id=ANN, storefront_id="shop-1", order_id="o-100",
+            seller_id=ANN, storefront_id="shop-1", order_id="o-100", occurred_at=NOW,
         ),
     )  # fmt: skip
     await expect(page.get_by_test_id("answer")).to_have_text("Refused", timeout=30_000)
