@@ -23,6 +23,7 @@ VALID = [
     ("Amazon Logistics", "TBA123456789012"),
     ("OnTrac", "C11031500001879"),
     ("CDL", "abcdef0123"),
+    ("DHL", "1234567891"),  # DHL Express: nine digits and their remainder by 7
 ]
 
 
@@ -37,6 +38,7 @@ def test_S5_a_published_format_with_a_passing_check_digit_is_valid(carrier: str,
         ("UPS", "1Z5R89390357567128"),  # last digit is not the check digit
         ("FedEx", "986578788856"),
         ("Royal Mail", "RB123456784GB"),
+        ("DHL", "1234567892"),
         ("UPS", "TRACK-123"),
         ("UPS", ""),
         ("UPS", "   "),
