@@ -52,7 +52,7 @@ test-e2e: install browser ## the services as processes against real Kafka and Po
 screenshots: install browser ## the portal's browser tests, saving a screenshot of each page to docs/portal/
 	PORTAL_SCREENSHOTS=docs/portal $(STACK) exec -- $(PY) -m pytest tests/e2e/portal/test_browser_pages.py $(PYTEST_ARGS)
 
-faults: install ## the fault harness (own Kafka and PostgreSQL): FAULT_ARGS="--orders 100000 --rate 400"
+faults: install ## the fault harness (own Kafka and PostgreSQL on FAULTS_KAFKA_PORT/FAULTS_PG_PORT): FAULT_ARGS="--orders 100000 --rate 400"
 	$(PY) -m devtools.faults $(FAULT_ARGS)
 
 FUZZ_ARGS ?= --per-consumer 10000

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 
 from services.portal import commands, reads
 from services.portal.auth import Refused
-from services.portal.web import NotSignedIn, portal_of
+from services.portal.context import NotSignedIn, portal_of
 from shared.contracts.commands import ProductionDays, Quantity, ShortText
 from shared.contracts.envelope import Text
 

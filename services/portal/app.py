@@ -14,7 +14,7 @@ from services.portal.storage import PortalWork
 from shared.contracts import events, state
 from shared.contracts.topics import DEADLINES_EVENTS, INVENTORY_EVENTS, LISTINGS_STATE, ORDERS_EVENTS, ORDERS_STATE
 from shared.messaging.dispatch import Routes, on
-from shared.runtime import Service
+from shared.runtime import BackgroundJob, Service
 from shared.settings import ServiceSettings, load, local_database_url
 
 # Only for a machine of one's own: `make run` and the tests. Set PORTAL_SECRET_KEY anywhere else.
@@ -24,7 +24,7 @@ LOCAL_SECRET = "local-development-only-portal-secret-change-me"
 class PortalSettings(ServiceSettings):
     database_url: str = local_database_url("portal")
     portal_host: str = "127.0.0.1"
-    portal_port: int = Field(default=18080, ge=0, le=65_535)  # 0: any free port (tests)
+    portal_port: int = Field(default=18080, ge=0, le=65_535)  # the pages and API; 0: any free port (tests)
     # The address sellers reach the portal at, for sign-in links; default http://HOST:PORT.
     portal_public_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
     # Signs sign-in links, session cookies and CSRF tokens: whoever knows it can sign in as any seller.
@@ -73,8 +73,8 @@ ROUTES: tuple[Routes, ...] = (
 )
 
 
-def build(settings: PortalSettings | None = None) -> Service:
-    """The portal's consumers: they keep the read model; the HTTP side is web.py."""
+def build(settings: PortalSettings | None = None, *, background: tuple[BackgroundJob, ...] = ()) -> Service:
+    """The portal's consumers, which keep the read model; server.py adds the pages (web.py) as a job."""
     settings = settings or load(PortalSettings)
     return Service(
         name="portal",
@@ -83,4 +83,5 @@ def build(settings: PortalSettings | None = None) -> Service:
         migrations=Path(__file__).parent / "migrations",
         routes=ROUTES,
         work=PortalWork,
+        background=background,
     )

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 
 from services.portal import commands, reads
 from services.portal.auth import Refused, Session
-from services.portal.web import SESSION_COOKIE, checked_form, page_session, portal_of
+from services.portal.context import SESSION_COOKIE, checked_form, page_session, portal_of
 
 router = APIRouter(include_in_schema=False)
 Signed = Annotated[Session, Depends(page_session)]

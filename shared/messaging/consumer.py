@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 import structlog
 from aiokafka import ConsumerRecord
 
+from shared import tracing
 from shared.contracts.codec import DecodeError, decode
 from shared.contracts.envelope import Command, Message
 from shared.contracts.reasons import Refusal
@@ -21,7 +22,8 @@ from shared.logs import get_logger
 from shared.messaging import rejections
 from shared.messaging.dispatch import Routes
 from shared.messaging.failures import Backoff, RateLimitedLog, Stopping, is_transient
-from shared.messaging.work import Delivery, UnitOfWork
+from shared.messaging.work import Delivery, Outgoing, UnitOfWork
+from shared.metrics import BATCH_SECONDS, RECORDS, RETRIES, count_emitted
 from shared.storage import inbox, outbox
 
 log = get_logger()
@@ -33,6 +35,14 @@ class Item:
 
     record: ConsumerRecord
     message: Message | DecodeError
+
+
+@dataclass
+class Committed:
+    """What one transaction did, counted once it committed (a rolled-back attempt counts nothing)."""
+
+    outcomes: list[tuple[str, str]] = field(default_factory=list)  # (message type, outcome)
+    outgoing: list[Outgoing] = field(default_factory=list)
 
 
 class Pipeline:
@@ -64,21 +74,25 @@ class Pipeline:
         """
         items = self._read(records)
         if items:
-            await self._settle(items)
+            with BATCH_SECONDS.labels(self.service, self.routes.topic.name).time():
+                await self._settle(items)
 
     def _read(self, records: Sequence[ConsumerRecord]) -> list[Item]:
         items = []
         for record in records:
             kind = _header(record, "message_type")
             if kind is not None and self.routes.ignores_type(kind):
+                RECORDS.labels(self.service, self.routes.topic.name, kind, "ignored").inc()
                 continue  # the relay names every event's type: ignored ones are dropped unread
             try:
                 message = decode(self.routes.topic, record.value or b"")
             except DecodeError as error:
                 items.append(Item(record, error))
                 continue
-            if self.routes.route(message) is not None:  # else a type ignored on purpose, sent without a type header
+            if self.routes.route(message) is not None:
                 items.append(Item(record, message))
+            else:  # a type ignored on purpose, sent without a type header
+                RECORDS.labels(self.service, self.routes.topic.name, message.type, "ignored").inc()
         return items
 
     async def _settle(self, items: list[Item]) -> None:
@@ -88,7 +102,7 @@ class Pipeline:
         failures = 0
         while True:
             try:
-                await self._transiently_retried(lambda: self._apply_in_transaction(items))
+                self._count(await self._transiently_retried(lambda: self._apply_in_transaction(items)))
                 return
             except Stopping:
                 raise
@@ -99,6 +113,7 @@ class Pipeline:
                         await self._settle([item])
                     return
                 failures += 1
+                RETRIES.labels(self.service, f"consume {self.routes.topic.name}", "deterministic").inc()
                 if failures >= self._attempts:
                     await self._set_aside(items[0], exc)
                     return
@@ -118,21 +133,31 @@ class Pipeline:
         except Exception:
             return False
 
-    async def _apply_in_transaction(self, items: list[Item]) -> None:
+    async def _apply_in_transaction(self, items: list[Item]) -> Committed:
+        done = Committed()
         async with self._pool.acquire() as conn, conn.transaction():
             work = self._work()
-            fresh = await self._claim_messages(conn, items)
+            fresh = await self._claim_messages(conn, items, done)
             answerable = await self._claim_commands(conn, fresh)
             await work.load(conn, [item.message for item in fresh if isinstance(item.message, Message)])
             for item in fresh:
                 if isinstance(item.message, DecodeError):
                     self._unreadable(work, item, answerable)
+                    done.outcomes.append(("unreadable", "dead_lettered"))
                 else:
-                    self._apply(work, item, answerable)
+                    done.outcomes.append((item.message.type, self._apply(work, item, answerable)))
             await work.save(conn)
             await outbox.add(conn, work.outgoing)
+        done.outgoing = work.outgoing
+        return done
 
-    async def _claim_messages(self, conn: asyncpg.Connection, items: list[Item]) -> list[Item]:
+    def _count(self, done: Committed) -> None:
+        topic = self.routes.topic.name
+        for message_type, outcome in done.outcomes:
+            RECORDS.labels(self.service, topic, message_type, outcome).inc()
+        count_emitted(self.service, done.outgoing)
+
+    async def _claim_messages(self, conn: asyncpg.Connection, items: list[Item], done: Committed | None = None) -> list[Item]:
         """The items not seen before (M2), in record order: one inbox statement for the batch. A bad
         record is claimed under its dead letter's id, so a redelivered one is dead-lettered once."""
         ids = [self._inbox_id(item) for item in items]
@@ -148,6 +173,8 @@ class Pipeline:
                 fresh.append(item)
             else:
                 log.info("message.duplicate_ignored", topic=self.routes.topic.name, message_id=str(event_id))
+                if done is not None:
+                    done.outcomes.append((_type_of(item), "duplicate"))
         return fresh
 
     def _inbox_id(self, item: Item) -> object | None:
@@ -167,7 +194,8 @@ class Pipeline:
                 wanted.setdefault(command[0], command[1])
         return set(await inbox.claim_commands(conn, list(wanted.items())))  # type: ignore[arg-type]
 
-    def _apply(self, work: UnitOfWork, item: Item, answerable: set[object]) -> None:
+    def _apply(self, work: UnitOfWork, item: Item, answerable: set[object]) -> str:
+        """Apply one message; returns its outcome."""
         message = item.message
         assert isinstance(message, Message)
         route = self.routes.route(message)
@@ -176,11 +204,14 @@ class Pipeline:
             if isinstance(message, Command):
                 if message.command_id not in answerable:
                     log.info("command.already_answered", topic=self.routes.topic.name)
-                    return
+                    return "already_answered"
                 answerable.discard(message.command_id)
-            refusal = route(work, message, Delivery(item.record.partition))
-            if refusal is not None:
-                self._refuse(work, item, refusal)
+            with tracing.consuming(f"{self.service} {message.type}", item.record.headers, topic=self.routes.topic.name):
+                refusal = route(work, message, Delivery(item.record.partition))
+                if refusal is not None:
+                    self._refuse(work, item, refusal)
+                    return "refused"
+                return "applied"
 
     def _refuse(self, work: UnitOfWork, item: Item, refusal: Refusal) -> None:
         """A message that breaks a rule: kept on the dead-letter topic, and a command answered (M3, M5)."""
@@ -217,17 +248,18 @@ class Pipeline:
         correlation = item.message.correlation() if isinstance(item.message, Message) else {}
         log.error("message.processing_failed", **_position(item.record), attempts=self._attempts, error=repr(error)[:1000], **correlation)
         try:
-            await self._transiently_retried(lambda: self._dead_letter_after_failures(item, error))
+            self._count(await self._transiently_retried(lambda: self._dead_letter_after_failures(item, error)))
         except Stopping:
             raise
         except Exception as exc:  # the dead letter itself cannot be written: say so loudly, move on
             log.critical("message.set_aside_failed", **_position(item.record), error=repr(exc)[:1000])
 
-    async def _dead_letter_after_failures(self, item: Item, error: Exception) -> None:
+    async def _dead_letter_after_failures(self, item: Item, error: Exception) -> Committed:
+        done = Committed(outcomes=[(_type_of(item), "set_aside")])
         async with self._pool.acquire() as conn, conn.transaction():
             work = self._work()
             if not await self._claim_messages(conn, [item]):
-                return  # another instance set it aside first
+                return Committed()  # another instance set it aside first
             answerable = await self._claim_commands(conn, [item])
             detail = repr(error)
             work.emit(DEAD_LETTERS, rejections.record_key(item.record), rejections.dead_letter(self.service, item.record, rejections.PROCESSING_FAILED, detail, work.now))
@@ -236,8 +268,10 @@ class Pipeline:
                 payload = item.message.model_dump(mode="json") if isinstance(item.message, Message) else item.message.payload or {}
                 self._answer(work, item, payload, rejections.processing_failed(error))
             await outbox.add(conn, work.outgoing)
+        done.outgoing = work.outgoing
+        return done
 
-    async def _transiently_retried(self, work: Callable[[], Awaitable[None]]) -> None:
+    async def _transiently_retried(self, work: Callable[[], Awaitable[Committed]]) -> Committed:
         """Run `work`, again after a pause as long as it fails transiently; other failures propagate."""
         attempt = 0
         while True:
@@ -249,6 +283,7 @@ class Pipeline:
                 if not await self._transient(exc):
                     raise
                 attempt += 1
+                RETRIES.labels(self.service, f"consume {self.routes.topic.name}", "transient").inc()
                 self._retry_log.warning("batch.retrying", topic=self.routes.topic.name, attempt=attempt, error=repr(exc)[:300])
                 await self._backoff.wait(attempt, self._stopping)
 

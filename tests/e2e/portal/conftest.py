@@ -25,15 +25,14 @@ from playwright.async_api import Browser
 
 from devtools.kafka_io import Publisher
 from devtools.launcher import ServiceProcess
+from devtools.system import create_database, drop_database, fresh_topics, new_run_id
 from services.orders.dates import fix_deadlines
 from services.portal.auth import Tokens
 from shared.contracts.commands import OrderLine
 from shared.contracts.envelope import Message
 from shared.contracts.state import ListingStateRecord, OrderStateRecord, Shipment
 from shared.contracts.topics import LISTINGS_STATE, ORDERS_STATE, Topic, order_key
-from tests.conftest import new_run_id, topics_of_their_own
 from tests.e2e.portal.browser import launched, screenshot_folder
-from tests.support.databases import create_database, drop_database
 from tests.support.infra import Infra
 from tests.support.waiting import eventually
 
@@ -114,8 +113,9 @@ async def started_portal(infra: Infra, prefix: str, logs: Path, env: dict[str, s
 
 
 @pytest.fixture(scope="module")
-async def portal_prefix(infra: Infra) -> str:
-    return await topics_of_their_own(infra, new_run_id())
+async def portal_prefix(infra: Infra) -> AsyncIterator[str]:
+    async with fresh_topics(infra.kafka_bootstrap_servers, f"test-{new_run_id()}.") as prefix:
+        yield prefix
 
 
 @pytest.fixture(scope="module")
