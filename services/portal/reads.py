@@ -19,6 +19,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from services.portal import metrics, storage, views
+from shared.contracts.state import Shipment
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")  # the contracts' EntityId
 STATUSES: tuple[storage.Status, ...] = ("unshipped", "shipped", "cancelled", "rejected", "pending")
@@ -66,17 +67,6 @@ class Line(BaseModel):
     quantity: int
 
 
-class ShipmentOut(BaseModel):
-    confirmed_at: datetime
-    ship_date: date
-    shipping_method: str
-    carrier: str
-    tracking_id: str
-    tracking_valid: bool | None
-    memo: str | None
-    late: bool
-
-
 class WarningOut(BaseModel):
     deadline_kind: Literal["ship_by", "confirm_by"]
     deadline: datetime
@@ -107,7 +97,7 @@ class OrderDetail(OrderSummary):
     timezone: str | None
     lines: list[Line]
     warnings: list[WarningOut]
-    shipment: ShipmentOut | None
+    shipment: Shipment | None
     rejection: str | None
     cancellation_reason: str | None
     dates_explained: list[str]
@@ -204,7 +194,8 @@ async def order_detail(conn: asyncpg.Connection, seller_id: str, storefront_id: 
     warnings = (await storage.warnings_for(conn, seller_id, [(storefront_id, order_id)])).get((storefront_id, order_id), [])
     shipment = None
     if row["confirmed_at"] is not None:
-        shipment = ShipmentOut(
+        shipment = Shipment(
+            command_id=row["confirmation_command_id"],
             confirmed_at=row["confirmed_at"],
             ship_date=row["ship_date"],
             shipping_method=row["shipping_method"],
