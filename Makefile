@@ -10,7 +10,7 @@ STACK := $(PY) scripts/stack.py
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-integration test-e2e faults fuzz bench loadgen lint stack-up stack-down stack-status schemas schemas-check lock clean
+.PHONY: help install browser run test test-unit test-integration test-e2e screenshots faults fuzz bench loadgen lint stack-up stack-down stack-status schemas schemas-check lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -25,10 +25,19 @@ $(VENV)/.installed: requirements.lock requirements-dev.lock pyproject.toml
 
 install: $(VENV)/.installed ## create the virtualenv with the pinned dependencies
 
+# The portal's browser tests drive Debian's Chromium through Playwright; no browser is ever downloaded.
+CHROMIUM ?= /usr/bin/chromium
+browser: ## install Debian's chromium for the browser tests when it is missing (needs root)
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium for the portal's browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "make: $(CHROMIUM) is missing: install Debian's chromium package (apt-get install chromium) or set CHROMIUM=" >&2; exit 1; fi
+
 run: install ## run the stack, the three services and a storefront demo (Ctrl-C stops all)
 	$(STACK) exec -- $(PY) -m devtools.demo $(DEMO_ARGS)
 
-test: install ## run every test against real Kafka and PostgreSQL (started if needed)
+test: install browser ## run every test against real Kafka and PostgreSQL (started if needed)
 	$(STACK) exec -- $(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: install ## pure tests only: no servers needed
@@ -37,8 +46,11 @@ test-unit: install ## pure tests only: no servers needed
 test-integration: install ## tests against real Kafka and PostgreSQL
 	$(STACK) exec -- $(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
-test-e2e: install ## the services as processes against real Kafka and PostgreSQL
+test-e2e: install browser ## the services as processes against real Kafka and PostgreSQL
 	$(STACK) exec -- $(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+screenshots: install browser ## the portal's browser tests, saving a screenshot of each page to docs/portal/
+	PORTAL_SCREENSHOTS=docs/portal $(STACK) exec -- $(PY) -m pytest tests/e2e/portal/test_browser_pages.py $(PYTEST_ARGS)
 
 faults: install ## the fault harness (own Kafka and PostgreSQL on FAULTS_KAFKA_PORT/FAULTS_PG_PORT): FAULT_ARGS="--orders 100000 --rate 400"
 	$(PY) -m devtools.faults $(FAULT_ARGS)

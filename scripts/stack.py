@@ -72,7 +72,7 @@ class Config:
                 pg_port=int(env("PG_PORT", "15432")),
                 pg_user=env("PG_USER", "fulfil"),
                 pg_password=env("PG_PASSWORD", "fulfil"),
-                pg_databases=tuple(env("PG_DATABASES", "inventory orders deadlines").split()),
+                pg_databases=tuple(env("PG_DATABASES", "inventory orders deadlines portal").split()),
                 timeout=float(env("STACK_TIMEOUT", "120")),
             )
         except ValueError as exc:

@@ -82,7 +82,7 @@ INVENTORY_EVENTS = Topic(
     ),
     description="What the inventory service decided.",
     written_by="inventory",
-    read_by=("orders",),
+    read_by=("orders", "portal"),
 )
 ORDERS_EVENTS = Topic(
     name="orders.events",
@@ -99,7 +99,7 @@ ORDERS_EVENTS = Topic(
     ),
     description="What the orders service decided.",
     written_by="orders",
-    read_by=("inventory", "deadlines"),
+    read_by=("inventory", "deadlines", "portal"),
 )
 DEADLINES_EVENTS = Topic(
     name="deadlines.events",
@@ -108,7 +108,7 @@ DEADLINES_EVENTS = Topic(
     messages=(events.LateShipmentPenalty, events.CancellationIssued, events.DeadlineApproaching),
     description="Deadlines that passed without a confirmed shipment, and warnings before they do.",
     written_by="deadlines",
-    read_by=("orders",),
+    read_by=("orders", "portal"),
 )
 DEAD_LETTERS = Topic(
     name="deadletters",
@@ -129,7 +129,7 @@ LISTINGS_STATE = Topic(
     messages=(state.ListingStateRecord,),
     description="The latest state of every listing (quantity, production time, out of stock), after every change.",
     written_by="inventory",
-    read_by=(),
+    read_by=("portal",),
     compacted=True,
 )
 ORDERS_STATE = Topic(
@@ -139,7 +139,7 @@ ORDERS_STATE = Topic(
     messages=(state.OrderStateRecord,),
     description="The latest state of every order (status, dates, late mark, shipment), after every change.",
     written_by="orders",
-    read_by=(),
+    read_by=("portal",),
     compacted=True,
 )
 
