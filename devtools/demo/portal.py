@@ -1,11 +1,7 @@
-"""HOOK (issue 12): the seller portal in `make run`, once services/portal/ exists.
-
-`make run` is to print the portal's address and the demo sellers' sign-in links, so the main job can be
-watched from a seller's side too. Until the portal is merged, `available()` is False and nothing here
-does anything. When it lands (to be wired and checked by whoever merges it): the portal runs as one
-more service of the demo's private system (its own fresh database, the same topics and clock) on a free
-port, and `links` gives the lines to print, made by the portal's own `services.portal.links.describe`.
-"""
+"""The seller portal in `make run` (issue 12): it runs as one more service of the demo's private system
+(its own fresh database, the same topics and clock) on a free port, and `links` gives the portal's
+address and one sign-in link per demo seller, made by the portal's own `services.portal.links.describe`,
+so the main job can be watched from the sellers' side too."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""S6: a seller's late-shipment, cancellation and valid-tracking rates, from the facts of its orders. No I/O.
+"""S6: a seller's late-shipment, cancellation and valid-tracking rates, from the facts of its orders, as
+the demo gathers them from the events. The rates themselves are the seller portal's own functions
+(services/portal/metrics.py), so the dashboard and the portal can never disagree. No I/O.
 
-The rule book's definitions (RULES.md S6), as the seller portal's metrics compute them too (until the
-two are made one):
+The rule book's definitions (RULES.md S6):
 - a window of N days ending now holds the N marketplace dates ending today (T1); an order counts on
   the date of the deadline that decides it, and only once that deadline has passed;
 - late-shipment rate (10 and 30 days): orders whose ship-by deadline fell in the window and were not
@@ -15,12 +16,14 @@ two are made one):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from services.orders.dates import local_date
+from services.portal.metrics import Rate, cancellation_rate, late_shipment_rate, valid_tracking_rate, window_start
+
+__all__ = ["OrderFacts", "Rate", "SellerRates", "cancellation_rate", "late_shipment_rate", "seller_rates", "still_counted", "valid_tracking_rate"]
 
 
 @dataclass
@@ -38,49 +41,6 @@ class OrderFacts:
     def late(self) -> bool:
         """Not confirmed before the end of the ship-by date (R11)."""
         return self.confirmed_at is None or self.confirmed_at >= self.ship_by_deadline
-
-
-@dataclass(frozen=True)
-class Rate:
-    numerator: int
-    denominator: int
-    target: float
-    below: bool  # the rate should stay below the target (else above it)
-
-    @property
-    def value(self) -> float | None:
-        return self.numerator / self.denominator if self.denominator else None
-
-    @property
-    def meets_target(self) -> bool | None:
-        value = self.value
-        return None if value is None else (value < self.target if self.below else value > self.target)
-
-
-def window_start(now: datetime, zone: ZoneInfo, days: int) -> datetime:
-    """The first instant of the first of the `days` marketplace dates ending today."""
-    first = local_date(now, zone) - timedelta(days=days - 1)
-    return datetime.combine(first, time(0), tzinfo=zone).astimezone(UTC)
-
-
-def _rate(facts: Iterable[OrderFacts], when: Callable[[OrderFacts], datetime | None], counts: Callable[[OrderFacts], bool], start: datetime, now: datetime, target: float, *, below: bool = True) -> Rate:  # fmt: skip
-    """Of the facts whose deciding instant (`when`) lies between `start` and now, how many `counts`."""
-    decided = [f for f in facts if (instant := when(f)) is not None and start <= instant <= now]
-    return Rate(sum(1 for f in decided if counts(f)), len(decided), target, below)
-
-
-def late_shipment_rate(facts: Iterable[OrderFacts], now: datetime, zone: ZoneInfo, days: int) -> Rate:
-    return _rate(facts, lambda f: f.ship_by_deadline, lambda f: f.late, window_start(now, zone, days), now, 0.04)
-
-
-def cancellation_rate(facts: Iterable[OrderFacts], now: datetime, zone: ZoneInfo, days: int = 7) -> Rate:
-    return _rate(facts, lambda f: f.confirm_by_deadline, lambda f: f.cancelled, window_start(now, zone, days), now, 0.025)
-
-
-def valid_tracking_rate(facts: Iterable[OrderFacts], now: datetime, zone: ZoneInfo, days: int = 30) -> Rate:
-    checked = [f for f in facts if f.tracking_valid is not None]
-    start = window_start(now, zone, days)
-    return _rate(checked, lambda f: f.confirmed_at, lambda f: bool(f.tracking_valid), start, now, 0.95, below=False)
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ class Moment:
 def percent(rate: Rate) -> str:
     """`2/40 5.0%`, or `-` for a window with no orders (S6: no rate, not 0%)."""
     value = rate.value
-    return "-" if value is None else f"{rate.numerator}/{rate.denominator} {value:.1%}"
+    return "-" if value is None else f"{rate.numerator}/{rate.denominator} {float(value):.1%}"
 
 
 def duration(seconds: float) -> str:

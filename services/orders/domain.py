@@ -9,6 +9,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from services.orders.dates import Deadlines, fix_deadlines, local_date
+from services.orders.tracking import is_valid_tracking
 from shared.contracts.commands import ConfirmShipment
 from shared.contracts.reasons import Refusal, RejectionReason
 
@@ -52,7 +53,7 @@ class Shipment:
     shipping_method: str
     carrier: str
     tracking_id: str
-    tracking_valid: bool | None  # S5: None when the carrier's formats are unknown
+    tracking_valid: bool | None  # S5 (an unknown carrier's ids are invalid); None: confirmed before S5
     memo: str | None
     late: bool  # confirmed after the end of the ship-by date
 
@@ -125,11 +126,10 @@ class AlreadyConfirmed:
     """The same confirmation again (same command id): a no-op (R9)."""
 
 
-def confirm(
-    order: Order | None, command: ConfirmShipment, now: datetime, zone: ZoneInfo, tracking_valid: bool | None = None
-) -> Confirmation | AlreadyConfirmed | Refusal:
-    """R8, R9, R12: whether a seller's shipment confirmation is accepted at `now`. S5: an invalid
-    tracking id does not block it; the shipment is marked with `tracking_valid`."""
+def confirm(order: Order | None, command: ConfirmShipment, now: datetime, zone: ZoneInfo) -> Confirmation | AlreadyConfirmed | Refusal:
+    """R8, R9, R12: whether a seller's shipment confirmation is accepted at `now`. S5: its tracking id
+    is checked against the carrier's published formats; an invalid one does not block it, the shipment
+    is marked invalid-tracking."""
     if order is None:
         return Refusal(RejectionReason.UNKNOWN_ORDER, f"order {command.order_id} does not exist")
     if order.seller_id != command.seller_id:
@@ -161,7 +161,7 @@ def confirm(
         shipping_method=command.shipping_method,
         carrier=command.carrier,
         tracking_id=command.tracking_id,
-        tracking_valid=tracking_valid,
+        tracking_valid=is_valid_tracking(command.carrier, command.tracking_id),
         memo=command.memo,
         late=now >= order.deadlines.ship_by_deadline,
     )

@@ -137,6 +137,12 @@ def test_R11_the_late_penalty_is_a_mark_set_once_and_not_a_status() -> None:
 
 
 def test_S5_an_invalid_tracking_id_does_not_block_the_confirmation_and_is_marked() -> None:
-    result = domain.confirm(accepted(), confirmation(), PLACED + timedelta(days=1), UTC_ZONE, tracking_valid=False)
+    result = domain.confirm(accepted(), confirmation(), PLACED + timedelta(days=1), UTC_ZONE)  # "1Z999": no UPS number
     assert isinstance(result, Confirmation) and result.order.shipment is not None
     assert result.order.shipment.tracking_valid is False and result.order.status is Status.SHIPPED
+
+
+def test_S5_a_valid_tracking_id_is_marked_valid() -> None:
+    command = confirmation().model_copy(update={"tracking_id": "1Z999AA10123456784"})  # a well-formed UPS number
+    result = domain.confirm(accepted(), command, PLACED + timedelta(days=1), UTC_ZONE)
+    assert isinstance(result, Confirmation) and result.order.shipment is not None and result.order.shipment.tracking_valid is True
