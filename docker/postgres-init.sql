@@ -4,3 +4,4 @@
 CREATE DATABASE inventory OWNER fulfil;
 CREATE DATABASE orders OWNER fulfil;
 CREATE DATABASE deadlines OWNER fulfil;
+CREATE DATABASE portal OWNER fulfil;

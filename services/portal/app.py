@@ -23,6 +23,7 @@ LOCAL_SECRET = "local-development-only-portal-secret-change-me"
 
 class PortalSettings(ServiceSettings):
     database_url: str = local_database_url("portal")
+    http_port: int = Field(default=18084, ge=0, le=65_535)  # health and metrics (shared/http.py)
     portal_host: str = "127.0.0.1"
     portal_port: int = Field(default=18080, ge=0, le=65_535)  # the pages and API; 0: any free port (tests)
     # The address sellers reach the portal at, for sign-in links; default http://HOST:PORT.

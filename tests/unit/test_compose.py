@@ -14,6 +14,7 @@ import yaml
 from services.deadlines.app import DeadlinesSettings
 from services.inventory.app import InventorySettings
 from services.orders.app import OrdersSettings
+from services.portal.app import PortalSettings
 from shared.contracts.topics import ALL_TOPICS
 from shared.messaging import admin
 from shared.settings import LOCAL_KAFKA, ServiceSettings, local_database_url
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
-SERVICES = {"inventory": InventorySettings, "orders": OrdersSettings, "deadlines": DeadlinesSettings}
+SERVICES = {"inventory": InventorySettings, "orders": OrdersSettings, "deadlines": DeadlinesSettings, "portal": PortalSettings}
 SETTINGS = {**SERVICES, "topics": ServiceSettings}  # `topics` runs shared.messaging.admin, which reads ServiceSettings
 
 
@@ -136,3 +137,23 @@ def test_each_service_is_healthy_only_when_its_readiness_endpoint_says_so(servic
     assert check[:3] == ["CMD", "python", "-c"] and f"http://127.0.0.1:{port}/health/ready" in check[3]
     assert environment(service)["HTTP_HOST"] == "0.0.0.0"  # reachable from outside the container
     assert f"127.0.0.1:{port}:{port}" in COMPOSE[service]["ports"]
+
+
+def test_the_portal_starts_once_the_services_it_commands_are_ready() -> None:
+    for service in ("inventory", "orders", "deadlines"):
+        assert COMPOSE["portal"]["depends_on"][service]["condition"] == "service_healthy"
+
+
+def test_the_installed_package_carries_every_data_file_the_code_reads() -> None:
+    """The image installs the project as a package: a template or migration left out of package-data is
+    missing in the container only (the tests run from the checkout)."""
+    import fnmatch
+    import tomllib
+
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["*"]
+    for top in ("shared", "services"):
+        for path in (ROOT / top).rglob("*"):
+            if path.is_file() and path.suffix not in {".py", ".pyc"} and "__pycache__" not in path.parts:
+                package = next(p for p in path.parents if (p / "__init__.py").exists())
+                relative = path.relative_to(package).as_posix()
+                assert any(fnmatch.fnmatch(relative, pattern) for pattern in patterns), f"{path.relative_to(ROOT)} is not in package-data"
