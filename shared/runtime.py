@@ -22,9 +22,9 @@ from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
 
 from shared.clock import use_clock
-from shared.contracts.topics import MAX_MESSAGE_BYTES, Topic
+from shared.contracts.topics import MAX_MESSAGE_BYTES, Topic, topics_read_by, topics_written_by
 from shared.logs import configure, get_logger
-from shared.messaging.admin import BrokerUnavailable, ensure_topics
+from shared.messaging.admin import BrokerUnavailable, TopicsUnavailable, ensure_topics
 from shared.messaging.broker import make_broker
 from shared.messaging.consumer import Answers, Apply, Pipeline
 from shared.messaging.relay import OutboxRelay
@@ -77,6 +77,8 @@ class Service:
                 self.settings.kafka_bootstrap_servers,
                 prefix=self.settings.topic_prefix,
                 replication_factor=self.settings.topic_replication_factor,
+                # Only its own: on a secured cluster the service may see no others (docs/operations.md).
+                topics=tuple(dict.fromkeys(topics_read_by(self.name) + topics_written_by(self.name))),
                 timeout=self.settings.startup_timeout_seconds,
                 security=self.settings,
             )
@@ -175,7 +177,7 @@ def main(build: Callable[[], Service]) -> None:
     configure(service.name, service.settings.log_level)
     try:
         asyncio.run(service.app().run())
-    except (DatabaseUnavailable, BrokerUnavailable, MigrationError) as exc:
+    except (DatabaseUnavailable, BrokerUnavailable, TopicsUnavailable, MigrationError) as exc:
         sys.exit(f"{service.name}: {exc}")
     except KeyboardInterrupt:
         pass

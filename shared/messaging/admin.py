@@ -1,4 +1,9 @@
-"""Creating the registry's topics, idempotently. Used by services at start-up and by compose."""
+"""Creating the registry's topics, idempotently. Used by services at start-up, by compose and by the stack.
+
+On a secured cluster a service may not create topics (shared/messaging/acls.py grants no Create): an
+administrator creates them first (`python -m shared.messaging.admin` with admin credentials), and a
+service then finds its topics and creates nothing.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import logging
 from collections.abc import Iterator
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError, for_code
 
 from shared.contracts.topics import ALL_TOPICS, Topic
 from shared.messaging.security import aiokafka_options
@@ -17,6 +22,10 @@ from shared.settings import KafkaSecurity
 
 class BrokerUnavailable(RuntimeError):
     pass
+
+
+class TopicsUnavailable(RuntimeError):
+    """A topic is missing and could not be created (not allowed, or refused by the broker)."""
 
 
 async def ensure_topics(
@@ -28,7 +37,10 @@ async def ensure_topics(
     timeout: float = 60.0,
     security: KafkaSecurity | None = None,
 ) -> None:
-    """Create the missing topics, waiting up to `timeout` seconds for the broker to answer."""
+    """Create the missing topics, waiting up to `timeout` seconds for the broker to answer.
+
+    A principal sees only the topics it may use (Describe), so pass just those: any other would look
+    missing, and creating it would be refused."""
     loop = asyncio.get_running_loop()
     give_up = loop.time() + timeout
     attempt = 0
@@ -66,9 +78,16 @@ async def ensure_topics(
         ]
         if missing:
             try:
-                await admin.create_topics(missing)
+                response = await admin.create_topics(missing)
             except TopicAlreadyExistsError:
-                pass  # another service created them first
+                return  # another service created them first
+            refused = [(name, for_code(code)) for name, code, *_ in response.topic_errors if code and for_code(code) is not TopicAlreadyExistsError]
+            if refused:
+                name, error = refused[0]
+                raise TopicsUnavailable(
+                    f"topic {name} does not exist and could not be created ({error.__name__}); "
+                    "an administrator creates the topics with `python -m shared.messaging.admin`"
+                )
     finally:
         await admin.close()
 
@@ -105,7 +124,7 @@ def main() -> None:
                 security=settings,
             )
         )
-    except BrokerUnavailable as exc:
+    except (BrokerUnavailable, TopicsUnavailable) as exc:
         raise SystemExit(f"topics: {exc}") from None
     print("topics ready:", ", ".join(settings.topic_prefix + t.name for t in ALL_TOPICS))
 
