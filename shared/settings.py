@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, Field, SecretStr, field_validator, model_validator
+from pydantic import AwareDatetime, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.clock import Clock, make_clock
 
 LOCAL_KAFKA = "127.0.0.1:19092"
+S = TypeVar("S", bound="KafkaSecurity")
 
 
 def local_database_url(database: str) -> str:
@@ -48,7 +49,7 @@ class ServiceSettings(KafkaSecurity):
     topic_replication_factor: int = Field(default=1, ge=1)
     marketplace_timezone: str = "UTC"  # T1
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    # T3: a shared shifted/accelerated clock; unset means the system clock.
+    # T3: a shared shifted/accelerated clock (both anchors required); unset means the system clock.
     clock_real_anchor: AwareDatetime | None = None
     clock_simulated_anchor: AwareDatetime | None = None
     clock_speed: float = Field(default=1.0, gt=0)
@@ -63,6 +64,17 @@ class ServiceSettings(KafkaSecurity):
     consume_batch_size: int = Field(default=200, ge=1, le=5_000)
     # How often the outbox relay looks for rows when no notification woke it.
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    # How long the producer waits to fill a batch: low for latency at low load; batches form under load anyway.
+    producer_linger_ms: int = Field(default=2, ge=0, le=1_000)
+    # A record that fails this many times while the database answers other work is set aside (M3).
+    processing_attempts: int = Field(default=3, ge=1, le=100)
+    # The longest wait between two attempts at work that failed (capped, jittered exponential backoff).
+    retry_max_seconds: float = Field(default=10.0, gt=0, le=300)
+
+    @model_validator(mode="after")
+    def _one_clock_for_every_process(self) -> ServiceSettings:
+        self.clock()  # raises on a scaled clock without both anchors (T3)
+        return self
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -83,4 +95,22 @@ class ServiceSettings(KafkaSecurity):
         return ZoneInfo(self.marketplace_timezone)
 
     def clock(self) -> Clock:
+        """The clock of this process (T3); build it once and pass it to what reads "now"."""
         return make_clock(self.clock_real_anchor, self.clock_simulated_anchor, self.clock_speed)
+
+
+def configuration_error(exc: ValidationError) -> str:
+    """One line naming each bad environment variable."""
+    problems = "; ".join(
+        f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" if e["loc"] else str(e["msg"]).removeprefix("Value error, ")
+        for e in exc.errors()
+    )
+    return f"configuration error: {problems}"
+
+
+def load(settings_class: type[S]) -> S:
+    """Settings from the environment, or exit with one line saying what is wrong."""
+    try:
+        return settings_class()
+    except ValidationError as exc:
+        raise SystemExit(configuration_error(exc)) from None

@@ -1,21 +1,24 @@
-"""The timer loop: fires due deadlines exactly once, and sleeps until the next one is due.
+"""The timer loop: fires due deadlines and warnings exactly once, and sleeps until the next is due.
 
-- Claims due timers with FOR UPDATE SKIP LOCKED and marks them fired in the transaction that
-  queues their events in the outbox: two instances never fire one timer twice (R11, R12).
-- A timer that came due while the service was down is simply due when it is back (R15).
-- No busy polling: it sleeps until the next timer is due on the configured clock, woken early by
-  NOTIFY when a timer or watermark is stored; notifications can be lost, so the sleep is capped.
+A batch of due timers is claimed, its events are published with the idempotent producer and acked
+(acks=all), and the timers are marked fired, all in one transaction: no outbox round trip. A crash
+after publishing and before committing publishes the same events again (their ids derive from order
+and kind), and the consumers' inboxes drop the repeat. The rest is in docs/architecture.md ("Timers").
 """
 
 from __future__ import annotations
+
+import asyncio
 
 import asyncpg
 
 from services.deadlines import domain, storage
 from shared.clock import Clock
+from shared.contracts.codec import encode
 from shared.contracts.topics import DEADLINES_EVENTS, order_key
 from shared.logs import get_logger
-from shared.storage import outbox
+from shared.messaging.failures import Backoff, RateLimitedLog, is_transient
+from shared.messaging.producer import Producer
 from shared.storage.wakeup import Wakeup
 
 log = get_logger()
@@ -23,19 +26,42 @@ log = get_logger()
 
 class TimerLoop:
     def __init__(
-        self, pool: asyncpg.Pool, clock: Clock, *, batch_size: int = 500, max_sleep_seconds: float = 30.0, blocked_poll_seconds: float = 1.0
+        self,
+        pool: asyncpg.Pool,
+        producer: Producer,
+        clock: Clock,
+        *,
+        stopping: asyncio.Event,
+        batch_size: int = 500,
+        max_sleep_seconds: float = 30.0,
+        blocked_poll_seconds: float = 1.0,
     ) -> None:
         self._pool = pool
+        self._producer = producer
         self._clock = clock
+        self._stopping = stopping
         self._batch_size = batch_size
         self._max_sleep = max_sleep_seconds
         self._blocked_poll = blocked_poll_seconds
         self._wakeup = Wakeup(storage.NOTIFY_CHANNEL)
+        self._backoff = Backoff()
+        self._retry_log = RateLimitedLog()
 
     async def run(self) -> None:
         async with self._wakeup.listening(self._pool):
+            attempt = 0
             while True:
-                if await self.fire_due() < self._batch_size:  # a full batch means more are due
+                try:
+                    fired = await self.fire_due()
+                    attempt = 0
+                except Exception as exc:
+                    if not is_transient(exc):
+                        raise  # the supervisor logs it and starts the loop again
+                    attempt += 1
+                    self._retry_log.warning("deadlines.fire_retrying", attempt=attempt, error=repr(exc)[:300])
+                    await self._backoff.wait(attempt, self._stopping)
+                    continue
+                if fired < self._batch_size:  # a full batch means more are due
                     await self._wakeup.sleep(await self._seconds_to_sleep())
 
     async def fire_due(self) -> int:
@@ -43,10 +69,16 @@ class TimerLoop:
         now = self._clock.now()
         async with self._pool.acquire() as conn, conn.transaction():
             timers = await storage.claim_due(conn, now, self._batch_size)
-            if timers:
-                fired = [(order_key(t.storefront_id, t.order_id), domain.event_for(t)) for t in timers]
-                await outbox.add_many(conn, DEADLINES_EVENTS, fired)
-                await storage.mark_fired(conn, timers, now)
+            if not timers:
+                return 0
+            acks = []
+            for timer in timers:
+                event = domain.event_for(timer)
+                headers = {"event_id": str(event.event_id), "message_type": event.type}
+                key = order_key(timer.storefront_id, timer.order_id).encode()
+                acks.append(await self._producer.send(DEADLINES_EVENTS.name, key, encode(event), headers))
+            await asyncio.gather(*acks)
+            await storage.mark_fired(conn, timers, now)
         for timer in timers:
             log.info(
                 "deadline.fired",

@@ -8,8 +8,6 @@ from uuid import UUID, uuid4
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared import clock
-
 
 def _to_utc(value: datetime) -> datetime:
     # Instants this marketplace can mean: the bounds keep every date computed from them (30 days
@@ -36,6 +34,10 @@ EntityId = Annotated[
 ]
 
 
+def _system_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class Message(BaseModel):
     """Fields common to every message on every topic.
 
@@ -51,7 +53,9 @@ class Message(BaseModel):
     event_id: UUID = Field(default_factory=uuid4)
     type: str
     schema_version: int = 1
-    occurred_at: UtcInstant = Field(default_factory=clock.now)  # the emitting process's clock (T3)
+    # When the sender says it happened, on its clock. The services stamp every message they emit from
+    # their configured clock (T3); only a command sent without it gets the reading system's time.
+    occurred_at: UtcInstant = Field(default_factory=_system_now)
 
     # Whether consumers record its id in their inbox; messages idempotent by nature opt out.
     needs_inbox: ClassVar[bool] = True

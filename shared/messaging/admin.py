@@ -105,15 +105,9 @@ def _quiet(logger_name: str) -> Iterator[None]:
 
 def main() -> None:
     """`python -m shared.messaging.admin`: create the topics, configured like the services."""
-    from pydantic import ValidationError
+    from shared.settings import ServiceSettings, load
 
-    from shared.runtime import configuration_error
-    from shared.settings import ServiceSettings
-
-    try:
-        settings = ServiceSettings()
-    except ValidationError as exc:
-        raise SystemExit(configuration_error(exc)) from None
+    settings = load(ServiceSettings)
     try:
         asyncio.run(
             ensure_topics(

@@ -1,12 +1,5 @@
 """The outbox relay: publishes committed outbox rows to Kafka in id order, then deletes them.
-
-Invariants
-- A row is deleted only after Kafka acknowledged it (acks=all), so nothing committed is lost;
-  a crash between the two republishes the batch, and consumers' inboxes drop the repeats.
-- One relay per database publishes at a time (a transaction-scoped advisory lock), so records
-  keep the order their transactions committed in.
-- It wakes on NOTIFY from the writing transaction and also polls, because notifications can be lost.
-"""
+Its invariants are written once, in docs/architecture.md ("Outbox")."""
 
 from __future__ import annotations
 
@@ -20,7 +13,8 @@ from shared.logs import get_logger
 from shared.storage.outbox import NOTIFY_CHANNEL
 from shared.storage.wakeup import Wakeup
 
-# (topic, key, payload, headers, partition or None) -> a future resolved when Kafka acknowledged the record.
+# (topic, key, payload, headers, partition or None) -> a future resolved when Kafka acknowledged the
+# record: shared.messaging.producer.Producer.send.
 Enqueue = Callable[[str, bytes, bytes, dict[str, str], int | None], Awaitable[asyncio.Future[Any]]]
 
 log = get_logger()
