@@ -28,7 +28,7 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import TopicAuthorizationFailedError
+from aiokafka.errors import GroupAuthorizationFailedError, TopicAuthorizationFailedError
 
 from devtools.launcher import ServiceProcess, running
 from shared.contracts import commands, events
@@ -239,10 +239,18 @@ async def test_a_storefront_writing_a_services_event_topic_is_refused_and_nothin
     assert await snapshot(stack) == before
 
 
-async def test_every_principal_is_refused_every_topic_it_may_not_write_and_may_create_none(stack: SecuredStack) -> None:
+async def test_every_principal_sees_only_its_topics_may_write_only_its_own_and_may_create_none(stack: SecuredStack) -> None:
     refused: list[tuple[str, str]] = []
     for principal in PRINCIPALS:
         env = stack.env(principal)
+        # Metadata lists only the topics a principal may Describe: those it may read or write.
+        probe = AIOKafkaConsumer(enable_auto_commit=False, **security(env))
+        await probe.start()
+        try:
+            mine = {t.name for t in ALL_TOPICS if principal in t.writers + t.read_by + t.outside_readers}
+            assert await probe.topics() == mine, principal
+        finally:
+            await probe.stop()
         async with producer(env) as send:
             for topic in ALL_TOPICS:
                 if principal in topic.writers:
@@ -256,6 +264,17 @@ async def test_every_principal_is_refused_every_topic_it_may_not_write_and_may_c
                                 security=credentials(env))
     expected = [(p, t.name) for p in PRINCIPALS for t in ALL_TOPICS if p not in t.writers]
     assert refused == expected
+
+
+async def test_a_storefront_cannot_join_a_services_consumer_group(stack: SecuredStack, services: dict[str, ServiceProcess]) -> None:
+    """Joining the orders service's group would take its partitions of orders.commands away from it."""
+    thief = AIOKafkaConsumer(ORDERS_COMMANDS.name, group_id=consumer_group("orders", ORDERS_COMMANDS), enable_auto_commit=False,
+                             **security(stack.env("storefront")))
+    try:
+        with pytest.raises(GroupAuthorizationFailedError):
+            await asyncio.wait_for(thief.start(), 30)  # joining the group is part of starting
+    finally:
+        await thief.stop()
 
 
 async def test_a_service_role_cannot_reach_another_services_database(stack: SecuredStack, tmp_path: Path) -> None:
