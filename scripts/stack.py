@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run a real Kafka broker and PostgreSQL server for development and tests, without Docker.
 
-Usage: python scripts/stack.py up | down | status | env [PRINCIPAL] | exec -- CMD ARGS... | crash kafka|postgres | reset
+Usage: python scripts/stack.py up [kafka|postgres] | down [kafka|postgres] | status | env [PRINCIPAL] | exec -- CMD ARGS... | crash kafka|postgres | reset
 
 `crash` is for fault tests: kafka gets SIGKILL, postgres an immediate shutdown (no checkpoint,
 crash recovery at the next start); `up` brings either back. `reset` stops both and deletes their
@@ -664,7 +664,8 @@ def kafka_security(cfg: Config, principal: str) -> KafkaSecurity:
 
 def kafka_acl(grant: Grant) -> ACL:
     pattern = ACLResourcePatternType.PREFIXED if grant.prefixed else ACLResourcePatternType.LITERAL
-    return ACL(principal=f"User:{grant.principal}", host="*", operation=ACLOperation[grant.operation.upper()],
+    operation = {"Read": ACLOperation.READ, "Write": ACLOperation.WRITE, "DescribeConfigs": ACLOperation.DESCRIBE_CONFIGS}[grant.operation]
+    return ACL(principal=f"User:{grant.principal}", host="*", operation=operation,
                permission_type=ACLPermissionType.ALLOW,
                resource_pattern=ResourcePattern(ResourceType[grant.resource.upper()], grant.name, pattern))
 
@@ -784,19 +785,30 @@ def env_of(cfg: Config, principal: str | None) -> dict[str, str]:
     return stack_env(cfg) if principal is None else principal_env(cfg, principal)
 
 
-def bring_up(cfg: Config, started: list[str]) -> None:
-    """Start both servers; names of the ones this call started are appended to `started` as it goes."""
+SERVERS = ("kafka", "postgres")
+
+
+def bring_up(cfg: Config, started: list[str], names: tuple[str, ...] = SERVERS) -> None:
+    """Start the servers; names of the ones this call started are appended to `started` as it goes."""
     with stack_lock(cfg):
         check_mode(cfg)
-        if start_kafka(cfg):
+        if "kafka" in names and start_kafka(cfg):
             started.append("kafka")
-        if cfg.secure:
+        if "kafka" in names and cfg.secure:
             provision_kafka(cfg)
-        if start_pg(cfg):
+        if "postgres" in names and start_pg(cfg):
             started.append("postgres")
 
 
-def bring_down(cfg: Config, names: tuple[str, ...] = ("kafka", "postgres")) -> None:
+def servers(args: list[str]) -> tuple[str, ...]:
+    """The servers named on the command line (all when none is named)."""
+    unknown = [a for a in args if a not in SERVERS]
+    if unknown:
+        raise StackError(f"unknown server {unknown[0]!r}: kafka or postgres")
+    return tuple(args) or SERVERS
+
+
+def bring_down(cfg: Config, names: tuple[str, ...] = SERVERS) -> None:
     with stack_lock(cfg):
         if "kafka" in names:
             stop_kafka(cfg)
@@ -866,9 +878,9 @@ def main(argv: list[str]) -> int:
     try:
         cfg = Config.from_env()
         if command == "up":
-            bring_up(cfg, [])
+            bring_up(cfg, [], servers(args))
         elif command == "down":
-            bring_down(cfg)
+            bring_down(cfg, servers(args))
         elif command == "status":
             status(cfg)
         elif command == "env" and len(args) <= 1:

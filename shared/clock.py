@@ -74,15 +74,3 @@ def make_clock(real_anchor: datetime | None, simulated_anchor: datetime | None, 
         )
     return ScaledClock(real_anchor, simulated_anchor, speed)
 
-
-def main() -> None:
-    """`python -m shared.clock`: what the clock configured in this environment reads now (T3)."""
-    from shared.settings import ServiceSettings, load
-
-    clock = load(ServiceSettings).clock()
-    real = datetime.now(UTC)
-    print(f"{clock.at(real).isoformat()} (system clock {real.isoformat()})")
-
-
-if __name__ == "__main__":
-    main()

@@ -10,32 +10,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+from shared import tracing
 from shared.clock import Clock
 from shared.contracts.topics import consumer_group, topics_read_by, topics_written_by
+from shared.http import HttpServer, HttpUnavailable, asgi_app
 from shared.logs import configure, get_logger
-from shared.messaging.admin import BrokerUnavailable, TopicsUnavailable, ensure_topics
+from shared.messaging.admin import BrokerUnavailable, TopicsUnavailable, ensure_topics, retention_ms
 from shared.messaging.broker import make_broker
 from shared.messaging.consumer import Pipeline
 from shared.messaging.dispatch import Routes, wiring_problems
-from shared.messaging.failures import Backoff
+from shared.messaging.failures import Backoff, RateLimitedLog, Stopping, is_transient
 from shared.messaging.producer import Producer
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.work import UnitOfWork
+from shared.metrics import CONSUMER_LAG, OUTBOX_BACKLOG, OUTBOX_OLDEST_SECONDS, PRUNED
 from shared.settings import ServiceSettings
 from shared.storage.database import DatabaseUnavailable, create_pool, describe
 from shared.storage.migrate import MigrationError, migrate
+from shared.storage.retention import SHARED_TABLES, prune
 
 log = get_logger()
 
@@ -50,10 +56,16 @@ class Resources:
 
 
 BackgroundJob = Callable[[Resources], Awaitable[None]]
+# Sets the service's own gauges from its database when /metrics is scraped (shared/metrics.py).
+Gauges = Callable[[asyncpg.Connection], Awaitable[None]]
 
 
 class WiringError(RuntimeError):
     """The service's dispatch tables disagree with the topic registry: it must not start."""
+
+
+class RetentionTooShort(RuntimeError):
+    """Bookkeeping would be pruned while the records it guards against can still be redelivered."""
 
 
 @dataclass(frozen=True)
@@ -65,9 +77,15 @@ class Service:
     routes: tuple[Routes, ...]
     work: Callable[[Clock], UnitOfWork]  # a fresh unit of work for each consuming transaction
     background: tuple[BackgroundJob, ...] = ()
+    gauges: Gauges | None = None
+    # Its own bookkeeping tables pruned like the inbox (table -> the column saying when a row was written).
+    bookkeeping: dict[str, str] = field(default_factory=dict)
 
     def app(self) -> FastStream:
         """The FastStream application of this service; raises WiringError before touching anything."""
+        return self._assemble()[0]
+
+    def _assemble(self) -> tuple[FastStream, _Running]:
         problems = wiring_problems(self.name, self.routes)
         if problems:
             raise WiringError("; ".join(problems))
@@ -80,7 +98,33 @@ class Service:
         app.after_startup(running.start_background)
         app.on_shutdown(running.stop_background)
         app.after_shutdown(running.close_storage)
-        return app
+        return app, running
+
+    async def serve(self) -> None:
+        """Run until SIGTERM or SIGINT, with the HTTP surface (health, metrics) up from the first moment."""
+        app, running = self._assemble()
+        http = HttpServer(asgi_app(running.readiness, running.refresh_gauges), self.settings.http_host, self.settings.http_port)
+        running.http_port = http.port
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await http.start()
+        try:
+            starting = asyncio.create_task(app.start())
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if starting.done():
+                starting.result()  # a start-up error ends the process here, with its one line
+                await stopping
+            else:
+                starting.cancel()  # asked to stop while still starting (waiting for the database, say)
+                with contextlib.suppress(asyncio.CancelledError):
+                    await starting
+        finally:
+            with contextlib.suppress(Exception):
+                await app.stop()
+            await http.stop()
 
 
 class _Running:
@@ -92,7 +136,11 @@ class _Running:
         self.pool: asyncpg.Pool | None = None
         self.producer: Producer | None = None
         self.pipelines: dict[str, Pipeline] = {}
-        self.tasks: list[asyncio.Task[Any]] = []
+        self.tasks: dict[str, asyncio.Task[Any]] = {}
+        self.subscribers: dict[str, Any] = {}  # topic -> FastStream subscriber (its consumer: lag)
+        self.assigned: dict[str, bool] = {r.topic.name: False for r in service.routes}  # joined its group
+        self.started = False
+        self.http_port: int | None = None
 
     async def open_storage(self) -> None:
         settings = self.service.settings
@@ -109,6 +157,7 @@ class _Running:
             timeout=settings.startup_timeout_seconds,
             security=settings,
         )
+        await self._check_retention()
         backoff = Backoff(max_seconds=settings.retry_max_seconds)
         for routes in self.service.routes:
             self.pipelines[routes.topic.name] = Pipeline(
@@ -121,23 +170,51 @@ class _Running:
                 backoff=backoff,
             )
 
+    async def _check_retention(self) -> None:
+        settings = self.service.settings
+        names = [settings.topic_prefix + t.name for t in topics_read_by(self.service.name)]
+        kept = await retention_ms(settings.kafka_bootstrap_servers, names, timeout=settings.startup_timeout_seconds, security=settings)
+        longest = max(kept.items(), key=lambda item: item[1] if item[1] >= 0 else float("inf"))
+        if longest[1] < 0 or timedelta(milliseconds=longest[1]) >= settings.bookkeeping_retention:
+            kept_for = "forever" if longest[1] < 0 else f"for {timedelta(milliseconds=longest[1])}"
+            raise RetentionTooShort(
+                f"BOOKKEEPING_RETENTION ({settings.bookkeeping_retention}) must exceed the retention of the topics it reads: "
+                f"{longest[0]} keeps records {kept_for}, and a record redelivered after its inbox row was pruned would apply twice"
+            )
+
+    async def _prune(self) -> None:
+        """Prune bookkeeping in the background: the inbox, answered commands and the service's own tables."""
+        settings = self.service.settings
+        assert self.pool is not None
+        while True:
+            deleted = await prune(self.pool, SHARED_TABLES | self.service.bookkeeping, settings.bookkeeping_retention, settings.retention_batch_size)
+            for table, count in deleted.items():
+                PRUNED.labels(self.service.name, table).inc(count)
+            if any(deleted.values()):
+                log.info("retention.pruned", **deleted)
+            await asyncio.sleep(settings.retention_interval_seconds)
+
     async def start_background(self) -> None:
         assert self.pool is not None
         self.producer = Producer(self.service.settings, f"{self.service.name}-relay")
         await self.producer.start()
-        relay = OutboxRelay(self.pool, self.producer.send, poll_seconds=self.service.settings.outbox_poll_seconds)
-        self.tasks.append(asyncio.create_task(_supervised("outbox_relay", relay.run)))
+        relay = OutboxRelay(self.pool, self.producer.send, service=self.service.name, poll_seconds=self.service.settings.outbox_poll_seconds)
+        self.tasks["outbox_relay"] = asyncio.create_task(_supervised("outbox_relay", relay.run, self.stopping))
+        self.tasks["retention"] = asyncio.create_task(_supervised("retention", self._prune, self.stopping))
         resources = Resources(self.pool, self.producer, self.stopping)
         for job in self.service.background:
-            self.tasks.append(asyncio.create_task(_supervised(job.__name__, lambda job=job: job(resources))))
-        log.info("service.started", kafka=self.service.settings.kafka_bootstrap_servers, zone=self.service.settings.marketplace_timezone)
+            self.tasks[job.__name__] = asyncio.create_task(_supervised(job.__name__, lambda job=job: job(resources), self.stopping))
+        self.started = True
+        settings = self.service.settings
+        http = f"{settings.http_host}:{self.http_port}" if self.http_port is not None else None
+        log.info("service.started", kafka=settings.kafka_bootstrap_servers, zone=settings.marketplace_timezone, http=http)
 
     async def stop_background(self) -> None:
         # First, so that consumers retrying a failure give up now instead of at the broker's timeout.
         self.stopping.set()
-        for task in self.tasks:
+        for task in self.tasks.values():
             task.cancel()
-        for task in self.tasks:
+        for task in self.tasks.values():
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if self.producer is not None:
@@ -153,6 +230,68 @@ class _Running:
 
     async def handle(self, topic: str, records: Sequence[ConsumerRecord]) -> None:
         await self.pipelines[topic].handle(records)
+        self._record_lag(topic, records)
+
+    def _record_lag(self, topic: str, records: Sequence[ConsumerRecord]) -> None:
+        consumer = getattr(self.subscribers.get(topic), "consumer", None)
+        if consumer is None:
+            return
+        last: dict[int, int] = {}
+        for record in records:
+            last[record.partition] = record.offset
+        for partition, offset in last.items():
+            with contextlib.suppress(Exception):  # not assigned any more (a rebalance): no figure
+                highwater = consumer.highwater(TopicPartition(records[0].topic, partition))
+                if highwater is not None:
+                    CONSUMER_LAG.labels(self.service.name, topic, str(partition)).set(max(highwater - offset - 1, 0))
+
+    # -- health and metrics
+
+    async def readiness(self) -> tuple[bool, dict[str, str]]:
+        """Ready: started (database migrated, topics there), the database and Kafka answer, every consumer
+        joined its group, and the relay and the background loops run."""
+        checks = {"started": "ok" if self.started else "starting"}
+        checks["database"] = "ok" if await self._database_answers() else "not answering"
+        checks["kafka"] = "ok" if self.producer is not None and await self.producer.reachable() else "not answering"
+        for topic, joined in self.assigned.items():
+            checks[f"consumer {topic}"] = "ok" if joined else "not in its group yet"
+        for name, task in self.tasks.items():
+            checks[name] = "ok" if not task.done() else "stopped"
+        return all(v == "ok" for v in checks.values()), checks
+
+    async def _database_answers(self) -> bool:
+        if self.pool is None:
+            return False
+        try:
+            async with asyncio.timeout(2):
+                async with self.pool.acquire() as conn:
+                    await conn.fetchval("select 1")
+            return True
+        except Exception:
+            return False
+
+    async def refresh_gauges(self) -> None:
+        if self.pool is None:
+            return
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow("select count(*) as rows, extract(epoch from now() - min(created_at)) as oldest from outbox")
+            OUTBOX_BACKLOG.labels(self.service.name).set(row["rows"])
+            OUTBOX_OLDEST_SECONDS.labels(self.service.name).set(float(row["oldest"] or 0))
+            if self.service.gauges is not None:
+                await self.service.gauges(conn)
+
+
+class _Membership(ConsumerRebalanceListener):
+    """Tells readiness whether a consumer holds its place in its group."""
+
+    def __init__(self, running: _Running, topic: str) -> None:
+        self._running, self._topic = running, topic
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        self._running.assigned[self._topic] = False
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        self._running.assigned[self._topic] = True  # possibly none, when a group has more members than partitions
 
 
 def _subscribe(broker: KafkaBroker, service: Service, routes: Routes, running: _Running) -> None:
@@ -163,7 +302,7 @@ def _subscribe(broker: KafkaBroker, service: Service, routes: Routes, running: _
         # The records themselves (bytes, headers, partition, offset), in the order they were read.
         await running.handle(name, message.raw_message)
 
-    broker.subscriber(
+    subscriber = broker.subscriber(
         settings.topic_prefix + name,
         group_id=consumer_group(service.name, routes.topic, settings.topic_prefix),
         group_instance_id=settings.kafka_group_instance_id,
@@ -173,30 +312,47 @@ def _subscribe(broker: KafkaBroker, service: Service, routes: Routes, running: _
         batch=True,  # records are applied a batch per transaction (shared/messaging/consumer.py)
         max_records=settings.consume_batch_size,
         ack_policy=AckPolicy.NACK_ON_ERROR,  # commit after success; a stopped batch is not committed
+        listener=_Membership(running, name),
         title=f"{service.name}:{name}",
-    )(handle)
+    )
+    subscriber(handle)
+    running.subscribers[name] = subscriber
 
 
-async def _supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:
-    """Keep a background loop alive: log a crash and start it again after a pause."""
+async def _supervised(name: str, run: Callable[[], Awaitable[None]], stopping: asyncio.Event) -> None:
+    """Keep a background loop alive: a transient failure (the database or broker away) is retried with
+    backoff and a rate-limited line, anything else is logged with its traceback and restarted."""
+    backoff, quiet = Backoff(max_seconds=5.0), RateLimitedLog()
+    attempt = 0
     while True:
         try:
             await run()
             return
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("service.background_crashed", task=name)
-            await asyncio.sleep(1.0)
+        except Exception as exc:
+            task = asyncio.current_task()
+            if stopping.is_set() or (task is not None and task.cancelling()):
+                raise asyncio.CancelledError from exc  # stopping: never swallow the cancellation
+            attempt += 1
+            if is_transient(exc):
+                quiet.warning("service.background_retrying", task=name, error=repr(exc)[:300])
+            else:
+                log.exception("service.background_crashed", task=name)
+            try:
+                await backoff.wait(attempt, stopping)
+            except Stopping:
+                return
 
 
 def main(build: Callable[[], Service]) -> None:
     """Run a service until SIGINT/SIGTERM; configuration and connection problems end in one line."""
     service = build()
     configure(service.name, service.settings.log_level)
+    tracing.configure(service.name, service.settings.traces_file)
     try:
-        asyncio.run(service.app().run())
-    except (DatabaseUnavailable, BrokerUnavailable, TopicsUnavailable, MigrationError, WiringError) as exc:
+        asyncio.run(service.serve())
+    except (DatabaseUnavailable, BrokerUnavailable, TopicsUnavailable, MigrationError, WiringError, RetentionTooShort, HttpUnavailable) as exc:
         sys.exit(f"{service.name}: {exc}")
     except KeyboardInterrupt:
         pass
+    finally:
+        tracing.shutdown()

@@ -9,22 +9,23 @@ from pathlib import Path
 from pydantic import Field
 
 from services.deadlines import usecases
-from services.deadlines.storage import DeadlinesWork
+from services.deadlines.storage import DeadlinesWork, set_gauges
 from services.deadlines.timers import TimerLoop
 from shared.contracts import events
 from shared.contracts.topics import ORDERS_EVENTS
 from shared.messaging.dispatch import Routes, on
 from shared.runtime import Resources, Service
-from shared.settings import ServiceSettings, load, local_database_url
+from shared.settings import Duration, ServiceSettings, load, local_database_url
 
 
 class DeadlinesSettings(ServiceSettings):
     database_url: str = local_database_url("deadlines")
+    http_port: int = Field(default=18083, ge=0, le=65_535)
     # Timers fired per transaction, and the longest sleep between looks when nothing wakes the loop.
     timer_batch_size: int = Field(default=500, ge=1, le=10_000)
     timer_max_sleep_seconds: float = Field(default=30.0, gt=0)
     # S4: how long (simulated time) before each deadline a deadline.approaching warning is due; 0: none.
-    deadline_warning_lead: timedelta = Field(default=timedelta(hours=24), ge=timedelta(0))
+    deadline_warning_lead: Duration = Field(default=timedelta(hours=24), ge=timedelta(0))
 
 
 def routes(settings: DeadlinesSettings) -> tuple[Routes, ...]:
@@ -68,4 +69,5 @@ def build(settings: DeadlinesSettings | None = None) -> Service:
         routes=routes(settings),
         work=DeadlinesWork,
         background=(timers,),
+        gauges=partial(set_gauges, clock=clock),
     )

@@ -14,6 +14,8 @@ from shared.contracts import events
 from shared.contracts.envelope import Message
 from shared.contracts.topics import order_key
 from shared.messaging.work import UnitOfWork
+from shared.metrics import TIMERS_DUE, TIMERS_PENDING, WATERMARK_AGE
+from shared.tracing import current_traceparent
 
 NOTIFY_CHANNEL = "deadlines"
 _TIMER_COLUMNS = "storefront_id, order_id, seller_id, kind, due_date, deadline, due_at, status"
@@ -27,7 +29,7 @@ class DeadlinesWork(UnitOfWork):
     def __init__(self, clock: Clock) -> None:
         super().__init__(clock)
         self._timers: dict[str, list[Timer]] = {}  # order key -> its timers, as loaded or changed
-        self._new: dict[tuple[str, str], int] = {}  # (order key, kind) of timers stored by this batch -> partition
+        self._new: dict[tuple[str, str], tuple[int, str | None]] = {}  # (order key, kind) stored by this batch -> (partition, traceparent)
         self._changed: dict[tuple[str, str], None] = {}  # (order key, kind) of loaded timers changed
         self.watermarks: dict[int, datetime] = {}  # partition -> the latest watermark this batch read
 
@@ -53,7 +55,9 @@ class DeadlinesWork(UnitOfWork):
         return list(self._timers.get(order_key(storefront_id, order_id), []))
 
     def store(self, timers: list[Timer], orders_partition: int) -> list[Timer]:
-        """Store an order's timers; those it already has stay as they are (timers never move: R4, R7)."""
+        """Store an order's timers; those it already has stay as they are (timers never move: R4, R7).
+        Each remembers the trace it was stored in: firing it continues that trace."""
+        traceparent = current_traceparent()
         stored = []
         for timer in timers:
             key = order_key(timer.storefront_id, timer.order_id)
@@ -61,7 +65,7 @@ class DeadlinesWork(UnitOfWork):
             if any(t.kind == timer.kind for t in known):
                 continue
             known.append(timer)
-            self._new[(key, timer.kind)] = orders_partition
+            self._new[(key, timer.kind)] = (orders_partition, traceparent)
             stored.append(timer)
         return stored
 
@@ -102,15 +106,15 @@ class DeadlinesWork(UnitOfWork):
             await conn.execute("select pg_notify($1, '')", NOTIFY_CHANNEL)
 
     async def _insert_new(self, conn: asyncpg.Connection) -> None:
-        new = [(t, self._new[(key, t.kind)]) for key, kind in self._new for t in self._timers[key] if t.kind == kind]
+        new = [(t, *self._new[(key, t.kind)]) for key, kind in self._new for t in self._timers[key] if t.kind == kind]
         if not new:
             return
         await conn.execute(
-            f"""insert into deadlines ({_TIMER_COLUMNS}, orders_partition)
+            f"""insert into deadlines ({_TIMER_COLUMNS}, orders_partition, traceparent)
                 select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[], $6::timestamptz[],
-                                     $7::timestamptz[], $8::text[], $9::int[])
+                                     $7::timestamptz[], $8::text[], $9::int[], $10::text[])
                 on conflict do nothing""",
-            *(list(column) for column in zip(*((*_values(t), partition) for t, partition in new), strict=True)),
+            *(list(column) for column in zip(*((*_values(t), partition, parent) for t, partition, parent in new), strict=True)),
         )
 
 
@@ -118,14 +122,15 @@ def _values(timer: Timer) -> tuple[object, ...]:
     return (timer.storefront_id, timer.order_id, timer.seller_id, timer.kind, timer.due_date, timer.deadline, timer.due_at, timer.status)
 
 
-async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[Timer]:
+async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[tuple[Timer, str | None]]:
     """Lock up to `limit` timers that may fire now. This query IS the firing rule (R11-R13, R15, S4):
     a pending timer fires once its instant has passed on the service's clock AND the orders watermark
     of its order's partition has passed it too (every confirmation accepted before it has been applied
     here by then). SKIP LOCKED lets several instances claim disjoint timers; the caller marks them
-    fired in the same transaction, so no timer fires twice."""
+    fired in the same transaction, so no timer fires twice. Each comes with the trace context it was
+    stored in."""
     rows = await conn.fetch(
-        f"""select {", ".join("d." + c.strip() for c in _TIMER_COLUMNS.split(","))}
+        f"""select {", ".join("d." + c.strip() for c in _TIMER_COLUMNS.split(","))}, d.traceparent
             from deadlines d join watermarks w on w.orders_partition = d.orders_partition
             where d.status = 'pending' and d.due_at <= $1 and d.due_at <= w.as_of
             order by d.due_at
@@ -134,7 +139,7 @@ async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list
         now,
         limit,
     )
-    return [_timer(r) for r in rows]
+    return [(_timer(r), r["traceparent"]) for r in rows]
 
 
 async def mark_fired(conn: asyncpg.Connection, timers: list[Timer], now: datetime) -> None:
@@ -157,3 +162,18 @@ async def next_wake(conn: asyncpg.Connection, now: datetime) -> tuple[datetime |
         now,
     )
     return row["next_due"], row["blocked"]
+
+
+async def set_gauges(conn: asyncpg.Connection, clock: Clock) -> None:
+    """Timers pending and due by kind, and each partition's watermark age (shared/metrics.py)."""
+    now = clock.now()
+    rows = await conn.fetch(
+        "select kind, count(*) as pending, count(*) filter (where due_at <= $1) as due from deadlines where status = 'pending' group by kind",
+        now,
+    )
+    counts = {r["kind"]: r for r in rows}
+    for kind in ("ship_by", "confirm_by", "ship_by_warning", "confirm_by_warning"):
+        TIMERS_PENDING.labels("deadlines", kind).set(counts[kind]["pending"] if kind in counts else 0)
+        TIMERS_DUE.labels("deadlines", kind).set(counts[kind]["due"] if kind in counts else 0)
+    for row in await conn.fetch("select orders_partition, as_of from watermarks"):
+        WATERMARK_AGE.labels("deadlines", str(row["orders_partition"])).set(max(-clock.real_seconds_until(row["as_of"]), 0.0))

@@ -13,12 +13,14 @@ import asyncio
 import asyncpg
 
 from services.deadlines import domain, storage
+from shared import tracing
 from shared.clock import Clock
 from shared.contracts.codec import encode
 from shared.contracts.topics import DEADLINES_EVENTS, order_key
 from shared.logs import get_logger
 from shared.messaging.failures import Backoff, RateLimitedLog, is_transient
 from shared.messaging.producer import Producer
+from shared.metrics import EMITTED, FIRING_LATENESS, TIMERS_FIRED
 from shared.storage.wakeup import Wakeup
 
 log = get_logger()
@@ -68,18 +70,23 @@ class TimerLoop:
         """Fire one batch of due timers; returns how many fired."""
         now = self._clock.now()
         async with self._pool.acquire() as conn, conn.transaction():
-            timers = await storage.claim_due(conn, now, self._batch_size)
-            if not timers:
+            claimed = await storage.claim_due(conn, now, self._batch_size)
+            if not claimed:
                 return 0
+            timers = [timer for timer, _ in claimed]
+            fired = [(timer, domain.event_for(timer)) for timer in timers]
             acks = []
-            for timer in timers:
-                event = domain.event_for(timer)
-                headers = {"event_id": str(event.event_id), "message_type": event.type}
+            for (timer, event), (_, traceparent) in zip(fired, claimed, strict=True):
+                with tracing.continuing(f"deadlines fire {timer.kind}", traceparent, order_key=order_key(timer.storefront_id, timer.order_id)):
+                    headers = {"event_id": str(event.event_id), "message_type": event.type, "traceparent": tracing.current_traceparent() or ""}
                 key = order_key(timer.storefront_id, timer.order_id).encode()
-                acks.append(await self._producer.send(DEADLINES_EVENTS.name, key, encode(event), headers))
+                acks.append(await self._producer.send(DEADLINES_EVENTS.name, key, encode(event), {k: v for k, v in headers.items() if v}))
             await asyncio.gather(*acks)
             await storage.mark_fired(conn, timers, now)
-        for timer in timers:
+        for timer, event in fired:
+            TIMERS_FIRED.labels("deadlines", timer.kind).inc()
+            EMITTED.labels("deadlines", DEADLINES_EVENTS.name, event.type).inc()
+            FIRING_LATENESS.labels("deadlines").observe(max(-self._clock.real_seconds_until(timer.due_at), 0.0))
             log.info(
                 "deadline.fired",
                 kind=timer.kind,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
+
 from services.inventory import usecases
 from services.inventory.storage import InventoryWork
 from shared.contracts import commands, events
@@ -15,6 +17,7 @@ from shared.settings import ServiceSettings, load, local_database_url
 
 class InventorySettings(ServiceSettings):
     database_url: str = local_database_url("inventory")
+    http_port: int = Field(default=18081, ge=0, le=65_535)
 
 
 ROUTES = (
@@ -44,6 +47,7 @@ def build(settings: InventorySettings | None = None) -> Service:
         migrations=Path(__file__).parent / "migrations",
         routes=ROUTES,
         work=InventoryWork,
+        bookkeeping={"decided_orders": "decided_at"},
     )
 
 

@@ -3,6 +3,7 @@ commands (M5), the outcome of each order's reservation, restorations, and listin
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 from services.inventory.domain import Listing, Reservation, Unreservable
@@ -45,12 +46,7 @@ def listing_state(listing: Listing, version: int, now: datetime) -> ListingState
 
 
 def _fields(listing: Listing) -> dict[str, object]:
-    return {
-        "seller_id": listing.seller_id,
-        "listing_id": listing.listing_id,
-        "quantity": listing.quantity,
-        "production_days": listing.production_days,
-    }
+    return asdict(listing)  # the domain's listing has the contract's field names
 
 
 def _order(event: events.OrderEvent) -> dict[str, str]:

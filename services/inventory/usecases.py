@@ -4,6 +4,8 @@ I/O itself (services/inventory/storage.py loads and saves the batch)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from services.inventory import domain, messages
 from services.inventory.storage import InventoryWork
 from shared.contracts import commands, events
@@ -16,21 +18,21 @@ log = get_logger()
 
 def create_listing(work: InventoryWork, command: commands.CreateListing) -> Refusal | None:
     decision = domain.create_listing(work.listings.get(command.listing_id), command)
-    if isinstance(decision, Refusal):
-        return decision
-    work.put(decision)
-    work.emit(INVENTORY_EVENTS, decision.listing_id, messages.listing_created(decision, command, work.now))
-    log.info("listing.created", quantity=decision.quantity, production_days=decision.production_days)
-    return None
+    return _listing_decided(work, decision, lambda listing: messages.listing_created(listing, command, work.now))
 
 
 def update_listing(work: InventoryWork, command: commands.UpdateListing) -> Refusal | None:
     decision = domain.update_listing(work.listings.get(command.listing_id), command)
+    return _listing_decided(work, decision, lambda listing: messages.listing_updated(listing, command, work.now))
+
+
+def _listing_decided(work: InventoryWork, decision: domain.Listing | Refusal, answer: Callable[[domain.Listing], events.ListingChange]) -> Refusal | None:
     if isinstance(decision, Refusal):
         return decision
     work.put(decision)
-    work.emit(INVENTORY_EVENTS, decision.listing_id, messages.listing_updated(decision, command, work.now))
-    log.info("listing.updated", quantity=decision.quantity, production_days=decision.production_days)
+    applied = answer(decision)
+    work.emit(INVENTORY_EVENTS, decision.listing_id, applied)
+    log.info(applied.type, quantity=decision.quantity, production_days=decision.production_days)
     return None
 
 

@@ -19,6 +19,7 @@ from shared.settings import ServiceSettings, load, local_database_url
 
 class OrdersSettings(ServiceSettings):
     database_url: str = local_database_url("orders")
+    http_port: int = Field(default=18082, ge=0, le=65_535)
     # Watermarks (R15) are written when a deadline passes, and at least this often (real seconds).
     watermark_interval_seconds: float = Field(default=1.0, gt=0)
 

@@ -3,9 +3,11 @@ shipment commands (M5), the events other services act on, and order state record
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from services.orders import domain
 from services.orders.domain import Order
 from shared.contracts import events
 from shared.contracts.commands import OrderLine
@@ -17,19 +19,9 @@ def order_placed(order: Order, now: datetime) -> events.OrderPlaced:
 
 
 def order_accepted(order: Order, zone: ZoneInfo, now: datetime) -> events.OrderAccepted:
-    d = order.deadlines
-    assert d is not None  # accept() always fixes them
+    assert order.deadlines is not None  # accept() always fixes them
     return events.OrderAccepted(
-        occurred_at=now,
-        command_id=order.command_id,
-        placed_at=order.placed_at,
-        timezone=zone.key,
-        order_date=d.order_date,
-        ship_by_date=d.ship_by_date,
-        confirm_by_date=d.confirm_by_date,
-        ship_by_deadline=d.ship_by_deadline,
-        confirm_by_deadline=d.confirm_by_deadline,
-        **_ids(order),
+        occurred_at=now, command_id=order.command_id, placed_at=order.placed_at, **_dates(order, zone), **_ids(order)
     )
 
 
@@ -47,21 +39,8 @@ def order_rejected(order: Order, failed: events.StockReservationFailed, now: dat
 
 
 def shipment_confirmed(order: Order, now: datetime) -> events.ShipmentConfirmed:
-    s = order.shipment
-    assert s is not None
-    return events.ShipmentConfirmed(
-        occurred_at=now,
-        command_id=s.command_id,
-        confirmed_at=s.confirmed_at,
-        ship_date=s.ship_date,
-        shipping_method=s.shipping_method,
-        carrier=s.carrier,
-        tracking_id=s.tracking_id,
-        memo=s.memo,
-        late=s.late,
-        tracking_valid=s.tracking_valid,
-        **_ids(order),
-    )
+    assert order.shipment is not None
+    return events.ShipmentConfirmed(occurred_at=now, **_shipment(order.shipment), **_ids(order))
 
 
 def order_cancelled(order: Order, now: datetime) -> events.OrderCancelled:
@@ -69,38 +48,39 @@ def order_cancelled(order: Order, now: datetime) -> events.OrderCancelled:
 
 
 def order_state(order: Order, version: int, zone: ZoneInfo, now: datetime) -> OrderStateRecord:
-    d, s, r = order.deadlines, order.shipment, order.rejection
+    r = order.rejection
     return OrderStateRecord(
         occurred_at=now,
         command_id=order.command_id,
         status=order.status.value,
         placed_at=order.placed_at,
         lines=_lines(order),
-        timezone=zone.key if d else None,
-        order_date=d.order_date if d else None,
-        ship_by_date=d.ship_by_date if d else None,
-        confirm_by_date=d.confirm_by_date if d else None,
-        ship_by_deadline=d.ship_by_deadline if d else None,
-        confirm_by_deadline=d.confirm_by_deadline if d else None,
+        **(_dates(order, zone) if order.deadlines else {}),
         late_penalty=order.late_penalty,
         rejection=Rejection(reason=r.reason, rule=r.rule, message=r.message) if r else None,
-        shipment=Shipment(
-            command_id=s.command_id,
-            confirmed_at=s.confirmed_at,
-            ship_date=s.ship_date,
-            shipping_method=s.shipping_method,
-            carrier=s.carrier,
-            tracking_id=s.tracking_id,
-            tracking_valid=s.tracking_valid,
-            memo=s.memo,
-            late=s.late,
-        )
-        if s
-        else None,
+        shipment=Shipment(**_shipment(order.shipment)) if order.shipment else None,
         cancellation_reason=order.cancellation_reason,
         version=version,
         **_ids(order),
     )
+
+
+def _dates(order: Order, zone: ZoneInfo) -> dict[str, object]:
+    """The dates fixed at acceptance (R7), and the zone they are dates in (T1)."""
+    d = order.deadlines
+    assert d is not None
+    return {
+        "timezone": zone.key,
+        "order_date": d.order_date,
+        "ship_by_date": d.ship_by_date,
+        "confirm_by_date": d.confirm_by_date,
+        "ship_by_deadline": d.ship_by_deadline,
+        "confirm_by_deadline": d.confirm_by_deadline,
+    }
+
+
+def _shipment(shipment: domain.Shipment) -> dict[str, object]:
+    return asdict(shipment)  # the domain's shipment has the contract's field names
 
 
 def _ids(order: Order) -> dict[str, str]:

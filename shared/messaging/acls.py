@@ -3,9 +3,10 @@
 One principal per service and one per outside client (storefronts, the seller gateway). Each may
 write the topics whose `writers` name it, read those whose `read_by` or `outside_readers` name it,
 and use the consumer groups under its own name (`<prefix><principal>.`, the pattern of
-`consumer_group`). Nothing else: no Create, no cluster rights; an administrator creates the topics.
-Read and Write imply Describe in Kafka's authorizer, and Write on a topic is all the idempotent
-producer needs (KIP-679), so these two operations are the whole list.
+`consumer_group`). A service may also read the configuration of the topics it reads: it checks at
+start-up that its bookkeeping outlasts their retention (shared/runtime.py). Nothing else: no Create,
+no cluster rights; an administrator creates the topics. Read and Write imply Describe in Kafka's
+authorizer, and Write on a topic is all the idempotent producer needs (KIP-679).
 
 The local stack applies these grants (`scripts/stack.py` with STACK_SECURE=1) and
 docs/operations.md shows them: `python -m shared.messaging.acls` prints that table, or with
@@ -33,7 +34,7 @@ class Grant:
     with it, when `prefixed`)."""
 
     principal: str
-    operation: Literal["Read", "Write"]
+    operation: Literal["Read", "Write", "DescribeConfigs"]
     resource: Literal["topic", "group"]
     name: str
     prefixed: bool = False
@@ -42,8 +43,9 @@ class Grant:
 def grants_of(principal: str, prefix: str = "") -> tuple[Grant, ...]:
     writes = [Grant(principal, "Write", "topic", prefix + t.name) for t in ALL_TOPICS if principal in t.writers]
     reads = [Grant(principal, "Read", "topic", prefix + t.name) for t in ALL_TOPICS if principal in t.read_by + t.outside_readers]
+    configs = [Grant(principal, "DescribeConfigs", "topic", g.name) for g in reads] if principal in SERVICES else []
     groups = [Grant(principal, "Read", "group", f"{prefix}{principal}.", prefixed=True)] if reads else []
-    return (*writes, *reads, *groups)
+    return (*writes, *reads, *configs, *groups)
 
 
 def grants(prefix: str = "") -> tuple[Grant, ...]:
@@ -53,7 +55,7 @@ def grants(prefix: str = "") -> tuple[Grant, ...]:
 
 def markdown(prefix: str = "") -> str:
     """The grants as the table in docs/operations.md."""
-    rows = ["| principal | may write | may read | consumer groups |", "|---|---|---|---|"]
+    rows = ["| principal | may write | may read | may read the configuration of | consumer groups |", "|---|---|---|---|---|"]
     for principal in PRINCIPALS:
         mine = grants_of(principal, prefix)
 
@@ -61,7 +63,9 @@ def markdown(prefix: str = "") -> str:
             found = [f"`{g.name}*`" if g.prefixed else f"`{g.name}`" for g in mine if (g.operation, g.resource) == (operation, resource)]
             return ", ".join(found) or "none"
 
-        rows.append(f"| `{principal}` | {names('Write', 'topic')} | {names('Read', 'topic')} | {names('Read', 'group')} |")
+        rows.append(
+            f"| `{principal}` | {names('Write', 'topic')} | {names('Read', 'topic')} | {names('DescribeConfigs', 'topic')} | {names('Read', 'group')} |"
+        )
     return "\n".join(rows) + "\n"
 
 

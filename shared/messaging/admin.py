@@ -1,4 +1,5 @@
-"""Creating the registry's topics, idempotently. Used by services at start-up, by compose and by the stack.
+"""The registry's topics on the broker: created idempotently (services at start-up, compose's topics job,
+the secured stack), and their retention read back (the bookkeeping retention must outlast it).
 
 On a secured cluster a service may not create topics (shared/messaging/acls.py grants no Create): an
 administrator creates them first (`python -m shared.messaging.admin` with admin credentials), and a
@@ -10,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError, for_code
 
 from shared.contracts.topics import ALL_TOPICS, Topic
@@ -41,6 +43,50 @@ async def ensure_topics(
 
     A principal sees only the topics it may use (Describe), so pass just those: any other would look
     missing, and creating it would be refused."""
+    async with connected_admin(bootstrap_servers, timeout=timeout, security=security) as admin:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(
+                name=prefix + t.name,
+                num_partitions=t.partitions,
+                replication_factor=replication_factor,
+                topic_configs=t.configs(),
+            )
+            for t in topics
+            if prefix + t.name not in existing
+        ]
+        if missing:
+            try:
+                response = await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                return  # another service created them first
+            refused = [(name, for_code(code)) for name, code, *_ in response.topic_errors if code and for_code(code) is not TopicAlreadyExistsError]
+            if refused:
+                name, error = refused[0]
+                raise TopicsUnavailable(
+                    f"topic {name} does not exist and could not be created ({error.__name__}); "
+                    "an administrator creates the topics with `python -m shared.messaging.admin`"
+                )
+
+
+async def retention_ms(bootstrap_servers: str, names: list[str], *, timeout: float = 60.0, security: KafkaSecurity | None = None) -> dict[str, int]:
+    """The broker's `retention.ms` of each named topic (-1: kept forever), as it is configured now."""
+    async with connected_admin(bootstrap_servers, timeout=timeout, security=security) as admin:
+        responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name, {"retention.ms": None}) for name in names])
+    found = {}
+    for response in responses:
+        for error_code, error_message, _, name, entries in (r[:5] for r in response.resources):
+            if error_code:
+                raise BrokerUnavailable(f"cannot read the configuration of topic {name}: {error_message or error_code}")
+            for entry in entries:
+                if entry[0] == "retention.ms":
+                    found[name] = int(entry[1])
+    return found
+
+
+@contextlib.asynccontextmanager
+async def connected_admin(bootstrap_servers: str, *, timeout: float, security: KafkaSecurity | None) -> AsyncIterator[AIOKafkaAdminClient]:
+    """An admin client, once the broker answers; BrokerUnavailable after `timeout` seconds of trying."""
     loop = asyncio.get_running_loop()
     give_up = loop.time() + timeout
     attempt = 0
@@ -65,29 +111,7 @@ async def ensure_topics(
                 ) from None
             await asyncio.sleep(min(0.2 * attempt, 2.0))
     try:
-        existing = set(await admin.list_topics())
-        missing = [
-            NewTopic(
-                name=prefix + t.name,
-                num_partitions=t.partitions,
-                replication_factor=replication_factor,
-                topic_configs=t.configs(),
-            )
-            for t in topics
-            if prefix + t.name not in existing
-        ]
-        if missing:
-            try:
-                response = await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                return  # another service created them first
-            refused = [(name, for_code(code)) for name, code, *_ in response.topic_errors if code and for_code(code) is not TopicAlreadyExistsError]
-            if refused:
-                name, error = refused[0]
-                raise TopicsUnavailable(
-                    f"topic {name} does not exist and could not be created ({error.__name__}); "
-                    "an administrator creates the topics with `python -m shared.messaging.admin`"
-                )
+        yield admin
     finally:
         await admin.close()
 

@@ -6,13 +6,14 @@ record. The guarantees are listed once, in docs/architecture.md ("Inbox and cons
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 
 import asyncpg
 import structlog
 from aiokafka import ConsumerRecord
 
+from shared import tracing
 from shared.contracts.codec import DecodeError, decode
 from shared.contracts.envelope import Command, Message
 from shared.contracts.reasons import Refusal
@@ -21,7 +22,8 @@ from shared.logs import get_logger
 from shared.messaging import rejections
 from shared.messaging.dispatch import Routes
 from shared.messaging.failures import Backoff, RateLimitedLog, Stopping, is_transient
-from shared.messaging.work import Delivery, UnitOfWork
+from shared.messaging.work import Delivery, Outgoing, UnitOfWork
+from shared.metrics import BATCH_SECONDS, RECORDS, RETRIES, count_emitted
 from shared.storage import inbox, outbox
 
 log = get_logger()
@@ -33,6 +35,14 @@ class Item:
 
     record: ConsumerRecord
     message: Message | DecodeError
+
+
+@dataclass
+class Committed:
+    """What one transaction did, counted once it committed (a rolled-back attempt counts nothing)."""
+
+    outcomes: list[tuple[str, str]] = field(default_factory=list)  # (message type, outcome)
+    outgoing: list[Outgoing] = field(default_factory=list)
 
 
 class Pipeline:
@@ -64,48 +74,51 @@ class Pipeline:
         """
         items = self._read(records)
         if items:
-            await self._settle(items)
+            with BATCH_SECONDS.labels(self.service, self.routes.topic.name).time():
+                await self._settle(items)
 
     def _read(self, records: Sequence[ConsumerRecord]) -> list[Item]:
         items = []
         for record in records:
             kind = _header(record, "message_type")
             if kind is not None and self.routes.ignores_type(kind):
+                RECORDS.labels(self.service, self.routes.topic.name, kind, "ignored").inc()
                 continue  # the relay names every event's type: ignored ones are dropped unread
             try:
                 message = decode(self.routes.topic, record.value or b"")
             except DecodeError as error:
                 items.append(Item(record, error))
                 continue
-            if self.routes.route(message) is not None:  # else a type ignored on purpose, sent without a type header
+            if self.routes.route(message) is not None:
                 items.append(Item(record, message))
+            else:  # a type ignored on purpose, sent without a type header
+                RECORDS.labels(self.service, self.routes.topic.name, message.type, "ignored").inc()
         return items
 
     async def _settle(self, items: list[Item]) -> None:
         """One transaction for the batch. A transient failure is retried as long as it takes; any other
         splits the batch record by record, and a record that keeps failing while the database answers
         is set aside (dead letter, answer) so its partition moves on (M3)."""
-        attempt = failures = 0
+        failures = 0
         while True:
             try:
-                await self._apply_in_transaction(items)
+                self._count(await self._transiently_retried(lambda: self._apply_in_transaction(items)))
                 return
             except Stopping:
                 raise
             except Exception as exc:
-                attempt += 1
-                if not await self._transient(exc):
-                    if len(items) > 1:
-                        log.warning("batch.retried_one_by_one", topic=self.routes.topic.name, records=len(items), error=repr(exc)[:300])
-                        for item in items:
-                            await self._settle([item])
-                        return
-                    failures += 1
-                    if failures >= self._attempts:
-                        await self._set_aside(items[0], exc)
-                        return
-                self._retry_log.warning("batch.retrying", topic=self.routes.topic.name, records=len(items), attempt=attempt, error=repr(exc)[:300])
-                await self._backoff.wait(attempt, self._stopping)
+                if len(items) > 1:
+                    log.warning("batch.retried_one_by_one", topic=self.routes.topic.name, records=len(items), error=repr(exc)[:300])
+                    for item in items:
+                        await self._settle([item])
+                    return
+                failures += 1
+                RETRIES.labels(self.service, f"consume {self.routes.topic.name}", "deterministic").inc()
+                if failures >= self._attempts:
+                    await self._set_aside(items[0], exc)
+                    return
+                log.warning("message.failed", topic=self.routes.topic.name, offset=items[0].record.offset, attempt=failures, error=repr(exc)[:300])
+                await self._backoff.wait(failures, self._stopping)
 
     async def _transient(self, exc: Exception) -> bool:
         """A failure is only taken for the record's fault while the database answers other work."""
@@ -120,21 +133,31 @@ class Pipeline:
         except Exception:
             return False
 
-    async def _apply_in_transaction(self, items: list[Item]) -> None:
+    async def _apply_in_transaction(self, items: list[Item]) -> Committed:
+        done = Committed()
         async with self._pool.acquire() as conn, conn.transaction():
             work = self._work()
-            fresh = await self._claim_messages(conn, items)
+            fresh = await self._claim_messages(conn, items, done)
             answerable = await self._claim_commands(conn, fresh)
             await work.load(conn, [item.message for item in fresh if isinstance(item.message, Message)])
             for item in fresh:
                 if isinstance(item.message, DecodeError):
                     self._unreadable(work, item, answerable)
+                    done.outcomes.append(("unreadable", "dead_lettered"))
                 else:
-                    self._apply(work, item, answerable)
+                    done.outcomes.append((item.message.type, self._apply(work, item, answerable)))
             await work.save(conn)
             await outbox.add(conn, work.outgoing)
+        done.outgoing = work.outgoing
+        return done
 
-    async def _claim_messages(self, conn: asyncpg.Connection, items: list[Item]) -> list[Item]:
+    def _count(self, done: Committed) -> None:
+        topic = self.routes.topic.name
+        for message_type, outcome in done.outcomes:
+            RECORDS.labels(self.service, topic, message_type, outcome).inc()
+        count_emitted(self.service, done.outgoing)
+
+    async def _claim_messages(self, conn: asyncpg.Connection, items: list[Item], done: Committed | None = None) -> list[Item]:
         """The items not seen before (M2), in record order: one inbox statement for the batch. A bad
         record is claimed under its dead letter's id, so a redelivered one is dead-lettered once."""
         ids = [self._inbox_id(item) for item in items]
@@ -150,6 +173,8 @@ class Pipeline:
                 fresh.append(item)
             else:
                 log.info("message.duplicate_ignored", topic=self.routes.topic.name, message_id=str(event_id))
+                if done is not None:
+                    done.outcomes.append((_type_of(item), "duplicate"))
         return fresh
 
     def _inbox_id(self, item: Item) -> object | None:
@@ -169,7 +194,8 @@ class Pipeline:
                 wanted.setdefault(command[0], command[1])
         return set(await inbox.claim_commands(conn, list(wanted.items())))  # type: ignore[arg-type]
 
-    def _apply(self, work: UnitOfWork, item: Item, answerable: set[object]) -> None:
+    def _apply(self, work: UnitOfWork, item: Item, answerable: set[object]) -> str:
+        """Apply one message; returns its outcome."""
         message = item.message
         assert isinstance(message, Message)
         route = self.routes.route(message)
@@ -178,11 +204,14 @@ class Pipeline:
             if isinstance(message, Command):
                 if message.command_id not in answerable:
                     log.info("command.already_answered", topic=self.routes.topic.name)
-                    return
+                    return "already_answered"
                 answerable.discard(message.command_id)
-            refusal = route(work, message, Delivery(item.record.partition))
-            if refusal is not None:
-                self._refuse(work, item, refusal)
+            with tracing.consuming(f"{self.service} {message.type}", item.record.headers, topic=self.routes.topic.name):
+                refusal = route(work, message, Delivery(item.record.partition))
+                if refusal is not None:
+                    self._refuse(work, item, refusal)
+                    return "refused"
+                return "applied"
 
     def _refuse(self, work: UnitOfWork, item: Item, refusal: Refusal) -> None:
         """A message that breaks a rule: kept on the dead-letter topic, and a command answered (M3, M5)."""
@@ -203,15 +232,7 @@ class Pipeline:
         if answered:
             answerable.discard(command[0])  # type: ignore[index]
             self._answer(work, item, error.payload or {}, rejections.unreadable(error.kind, error.detail))
-        log.warning(
-            "message.dead_lettered",
-            topic=item.record.topic,
-            partition=item.record.partition,
-            offset=item.record.offset,
-            error_kind=error.kind,
-            error=error.detail[:500],
-            answered=answered,
-        )
+        log.warning("message.dead_lettered", **_position(item.record), error_kind=error.kind, error=error.detail[:500], answered=answered)
 
     def _answer(self, work: UnitOfWork, item: Item, payload: dict, refusal: Refusal) -> None:  # type: ignore[type-arg]
         answers_on = self.routes.answers_on
@@ -224,40 +245,50 @@ class Pipeline:
     async def _set_aside(self, item: Item, error: Exception) -> None:
         """A record that failed every attempt while the database answered: dead-lettered with its bytes
         and the error, its command answered, its inbox id claimed so a redelivery changes nothing."""
-        log.error(
-            "message.processing_failed",
-            topic=item.record.topic,
-            partition=item.record.partition,
-            offset=item.record.offset,
-            attempts=self._attempts,
-            error=repr(error)[:1000],
-            **(item.message.correlation() if isinstance(item.message, Message) else {}),
-        )
+        correlation = item.message.correlation() if isinstance(item.message, Message) else {}
+        log.error("message.processing_failed", **_position(item.record), attempts=self._attempts, error=repr(error)[:1000], **correlation)
+        try:
+            self._count(await self._transiently_retried(lambda: self._dead_letter_after_failures(item, error)))
+        except Stopping:
+            raise
+        except Exception as exc:  # the dead letter itself cannot be written: say so loudly, move on
+            log.critical("message.set_aside_failed", **_position(item.record), error=repr(exc)[:1000])
+
+    async def _dead_letter_after_failures(self, item: Item, error: Exception) -> Committed:
+        done = Committed(outcomes=[(_type_of(item), "set_aside")])
+        async with self._pool.acquire() as conn, conn.transaction():
+            work = self._work()
+            if not await self._claim_messages(conn, [item]):
+                return Committed()  # another instance set it aside first
+            answerable = await self._claim_commands(conn, [item])
+            detail = repr(error)
+            work.emit(DEAD_LETTERS, rejections.record_key(item.record), rejections.dead_letter(self.service, item.record, rejections.PROCESSING_FAILED, detail, work.now))
+            command = _command_of(item)
+            if command is not None and command[0] in answerable:
+                payload = item.message.model_dump(mode="json") if isinstance(item.message, Message) else item.message.payload or {}
+                self._answer(work, item, payload, rejections.processing_failed(error))
+            await outbox.add(conn, work.outgoing)
+        done.outgoing = work.outgoing
+        return done
+
+    async def _transiently_retried(self, work: Callable[[], Awaitable[Committed]]) -> Committed:
+        """Run `work`, again after a pause as long as it fails transiently; other failures propagate."""
         attempt = 0
         while True:
             try:
-                async with self._pool.acquire() as conn, conn.transaction():
-                    work = self._work()
-                    [fresh] = await self._claim_messages(conn, [item]) or [None]
-                    if fresh is None:
-                        return  # another instance set it aside first
-                    answerable = await self._claim_commands(conn, [item])
-                    key = rejections.record_key(item.record)
-                    work.emit(DEAD_LETTERS, key, rejections.dead_letter(self.service, item.record, rejections.PROCESSING_FAILED, repr(error), work.now))
-                    command = _command_of(item)
-                    if command is not None and command[0] in answerable:
-                        payload = item.message.model_dump(mode="json") if isinstance(item.message, Message) else item.message.payload or {}
-                        self._answer(work, item, payload, rejections.processing_failed(error))
-                    await outbox.add(conn, work.outgoing)
-                return
+                return await work()
             except Stopping:
                 raise
             except Exception as exc:
-                attempt += 1
                 if not await self._transient(exc):
-                    log.critical("message.set_aside_failed", topic=item.record.topic, offset=item.record.offset, error=repr(exc)[:1000])
-                    return
+                    raise
+                attempt += 1
+                RETRIES.labels(self.service, f"consume {self.routes.topic.name}", "transient").inc()
+                self._retry_log.warning("batch.retrying", topic=self.routes.topic.name, attempt=attempt, error=repr(exc)[:300])
                 await self._backoff.wait(attempt, self._stopping)
+
+def _position(record: ConsumerRecord) -> dict[str, object]:
+    return {"topic": record.topic, "partition": record.partition, "offset": record.offset}
 
 
 def _header(record: ConsumerRecord, name: str) -> str | None:

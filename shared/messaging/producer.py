@@ -39,3 +39,11 @@ class Producer:
         """Queue one record; returns a future resolved when Kafka acknowledged it (acks=all)."""
         encoded = [(name, value.encode()) for name, value in headers.items()]
         return await self._producer.send(self._prefix + topic, payload, key=key, partition=partition, headers=encoded)
+
+    async def reachable(self, timeout: float = 2.0) -> bool:
+        """Whether the brokers answer a metadata request now (readiness)."""
+        try:
+            await asyncio.wait_for(self._producer.client.fetch_all_metadata(), timeout)
+            return True
+        except Exception:
+            return False

@@ -30,7 +30,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupAuthorizationFailedError, TopicAuthorizationFailedError
 
-from devtools.launcher import ServiceProcess, running
+from devtools.launcher import ServiceProcess
+from devtools.system import SHORT_INTERVALS, accelerated, clock_env, running
 from shared.contracts import commands, events
 from shared.contracts.codec import encode
 from shared.contracts.envelope import Message
@@ -49,7 +50,6 @@ from shared.messaging.acls import PRINCIPALS
 from shared.messaging.admin import TopicsUnavailable, ensure_topics
 from shared.messaging.security import aiokafka_options
 from shared.settings import KafkaSecurity
-from tests.support.settle import accelerated, clock_env
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -117,7 +117,7 @@ def stack() -> Iterator[SecuredStack]:
 async def services(stack: SecuredStack, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, ServiceProcess]]:
     """The three services, each with its own Kafka user and database role; none may create topics."""
     logs = tmp_path_factory.mktemp("secured-services")
-    common = {"OUTBOX_POLL_SECONDS": "0.5", "WATERMARK_INTERVAL_SECONDS": "0.2", **clock_env(accelerated(PLACED_AT, 1.0))}
+    common = {**SHORT_INTERVALS, **clock_env(accelerated(PLACED_AT, 1.0))}
     processes = [ServiceProcess(name, {**stack.env(name), **common}, logs / f"{name}.log") for name in SERVICES]
     async with running(processes) as started:
         yield started

@@ -7,11 +7,11 @@ from typing import Any
 import asyncpg
 import pytest
 
+from devtools.system import create_database, drop_database
 from shared.contracts.envelope import Message
 from shared.messaging.work import UnitOfWork
 from shared.storage import outbox
 from shared.storage.migrate import migrate
-from tests.support.databases import create_database, drop_database
 from tests.support.infra import Infra
 
 REPO = Path(__file__).resolve().parents[2]

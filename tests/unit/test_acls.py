@@ -61,8 +61,15 @@ def test_whoever_may_send_a_command_may_read_its_answer() -> None:
 
 
 def test_grants_are_only_read_and_write_on_topics_and_groups_no_create_and_no_cluster_rights() -> None:
-    assert {(g.operation, g.resource) for g in grants()} == {("Write", "topic"), ("Read", "topic"), ("Read", "group")}
+    assert {(g.operation, g.resource) for g in grants()} == {("Write", "topic"), ("Read", "topic"), ("DescribeConfigs", "topic"), ("Read", "group")}
     assert {g.principal for g in grants()} == set(PRINCIPALS) == set(SERVICES) | set(CLIENTS)
+
+
+def test_a_service_may_read_the_configuration_of_the_topics_it_reads_to_check_their_retention() -> None:
+    for service in SERVICES:
+        assert names(service, "DescribeConfigs") == names(service, "Read")
+    for client in CLIENTS:
+        assert names(client, "DescribeConfigs") == set()
 
 
 def test_a_topic_prefix_prefixes_every_topic_and_group() -> None:

@@ -75,14 +75,14 @@ def test_T3_two_processes_started_at_different_moments_agree_on_the_simulated_ti
         "CLOCK_SPEED": str(speed),
     }
     for _ in range(2):  # one after the other: the second starts a process start-up later
-        out = subprocess.run([sys.executable, "-m", "shared.clock"], env=env, capture_output=True, text=True, check=True).stdout
+        out = subprocess.run([sys.executable, "-m", "shared.now"], env=env, capture_output=True, text=True, check=True).stdout
         simulated, real = datetime.fromisoformat(out.split()[0]), datetime.fromisoformat(out.split()[-1].rstrip(")"))
         assert simulated == simulated_anchor + (real - real_anchor) * speed
 
 
 def test_T3_every_process_refuses_an_accelerated_clock_without_its_anchors() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLOCK_")} | {"CLOCK_SPEED": "200000"}
-    done = subprocess.run([sys.executable, "-m", "shared.clock"], env=env, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "shared.now"], env=env, capture_output=True, text=True)
     assert done.returncode != 0 and done.stdout == ""
     assert done.stderr.strip().splitlines() == [
         "configuration error: a shifted or accelerated clock needs both CLOCK_REAL_ANCHOR and CLOCK_SIMULATED_ANCHOR, "
