@@ -104,10 +104,10 @@ def stack() -> Iterator[SecuredStack]:
     }
     secured = SecuredStack(settings)
     secured.run("reset")  # a new CA, new users and passwords, empty databases: what a fresh machine gets
-    secured.run("up")
-    with ThreadPoolExecutor() as pool:  # every principal's variables, read once and side by side
-        list(pool.map(secured.env, ["", *PRINCIPALS]))
     try:
+        secured.run("up")
+        with ThreadPoolExecutor() as pool:  # every principal's variables, read once and side by side
+            list(pool.map(secured.env, ["", *PRINCIPALS]))
         yield secured
     finally:
         secured.run("down")
