@@ -3,7 +3,7 @@
 Kafka on SASL_SSL with one SCRAM user per service and per outside client and exactly the grants the
 topic registry gives them (shared/messaging/acls.py); PostgreSQL with one role per service that may
 reach only its own database. The module starts that stack itself (scripts/stack.py with STACK_SECURE=1,
-its own STACK_DIR and ports: SECURED_KAFKA_PORT / SECURED_PG_PORT, default 49192 / 45532) and the
+its own STACK_DIR, free ports or SECURED_KAFKA_PORT (+1 for the controller) / SECURED_PG_PORT) and the
 three services as processes, each with its own credentials. An order placed with the storefront's
 credentials goes end to end; writes outside a principal's grants and a service reaching another's
 database are refused and change nothing.
@@ -30,7 +30,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupAuthorizationFailedError, TopicAuthorizationFailedError
 
-from devtools.launcher import ServiceProcess
+from devtools.launcher import ServiceProcess, free_port
 from devtools.system import SHORT_INTERVALS, accelerated, clock_env, running
 from shared.contracts import commands, events
 from shared.contracts.codec import encode
@@ -91,14 +91,16 @@ def security(env: dict[str, str]) -> dict[str, object]:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[SecuredStack]:
-    kafka_port = int(os.environ.get("SECURED_KAFKA_PORT", "49192"))
+    # Ports free now, unless given: fixed ones collided with other runs' servers and clients on a shared machine.
+    given = os.environ.get("SECURED_KAFKA_PORT")
+    kafka, controller = (int(given), int(given) + 1) if given else (free_port(), free_port())
     main_stack = Path(os.environ.get("STACK_DIR", REPO / ".stack"))
     settings = {
         "STACK_DIR": str(REPO / ".stack" / "secured"),
         "STACK_SECURE": "1",
-        "KAFKA_PORT": str(kafka_port),
-        "KAFKA_CONTROLLER_PORT": str(kafka_port + 1),
-        "PG_PORT": os.environ.get("SECURED_PG_PORT", "45532"),
+        "KAFKA_PORT": str(kafka),
+        "KAFKA_CONTROLLER_PORT": str(controller),
+        "PG_PORT": os.environ.get("SECURED_PG_PORT") or str(free_port()),
         # The jars `make test` fetched for its own stack: no second download.
         "KAFKA_LIBS_DIR": os.environ.get("KAFKA_LIBS_DIR", str(main_stack / "kafka-libs")),
     }
