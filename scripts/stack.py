@@ -1,15 +1,22 @@
 #!/usr/bin/env python3
 """Run a real Kafka broker and PostgreSQL server for development and tests, without Docker.
 
-Usage: python scripts/stack.py up [kafka|postgres] | down [kafka|postgres] | status | env | exec -- CMD ARGS... | crash kafka|postgres
+Usage: python scripts/stack.py up [kafka|postgres] | down [kafka|postgres] | status | env [PRINCIPAL] | exec -- CMD ARGS... | crash kafka|postgres | reset
 
 `crash` is for fault tests: kafka gets SIGKILL, postgres an immediate shutdown (no checkpoint,
-crash recovery at the next start); `up` brings either back.
+crash recovery at the next start); `up` brings either back. `reset` stops both and deletes their
+data (not the downloaded jars).
+
+STACK_SECURE=1 makes a secured stack (docs/operations.md): Kafka on SASL_SSL with SCRAM users and
+the standard authorizer, each principal granted only what the topic registry gives it
+(shared/messaging/acls.py), and PostgreSQL with one role per database that may reach only its own;
+`env PRINCIPAL` prints one principal's credentials.
 
 Kafka runs from Maven Central jars on the local JDK (KRaft, one node); PostgreSQL from the
 Debian packages. Settings (environment, defaults in Config.from_env): STACK_DIR (data and logs,
 default <repo>/.stack), STACK_HOST, KAFKA_VERSION, KAFKA_PORT, KAFKA_CONTROLLER_PORT, PG_PORT,
-PG_USER, PG_PASSWORD, PG_DATABASES and STACK_TIMEOUT (seconds to wait for each server).
+PG_USER, PG_PASSWORD, PG_DATABASES, STACK_TIMEOUT (seconds to wait for each server), STACK_SECURE and
+KAFKA_LIBS_DIR (Kafka's jars, default <STACK_DIR>/kafka-libs).
 """
 from __future__ import annotations
 
@@ -19,9 +26,12 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import ipaddress
+import json
 import logging
 import os
 import re
+import secrets
 import shlex
 import shutil
 import signal
@@ -36,6 +46,24 @@ from urllib.parse import quote
 
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
+from kafka.admin import (
+    ACL,
+    ACLFilter,
+    ACLOperation,
+    ACLPermissionType,
+    ACLResourcePatternType,
+    KafkaAdminClient,
+    ResourcePattern,
+    ResourcePatternFilter,
+    ResourceType,
+    UserScramCredentialUpsertion,
+)
+from kafka.errors import KafkaError
+
+from shared.messaging.acls import ADMIN, PRINCIPALS, Grant, grants
+from shared.messaging.admin import BrokerUnavailable, TopicsUnavailable, ensure_topics
+from shared.messaging.security import aiokafka_options
+from shared.settings import KafkaSecurity
 
 SCRIPTS = Path(__file__).resolve().parent
 REPO = SCRIPTS.parent
@@ -49,6 +77,7 @@ class StackError(Exception):
 @dataclass(frozen=True)
 class Config:
     stack_dir: Path
+    libs_dir: Path  # Kafka's jars, one folder per version: several stacks may share them
     host: str
     kafka_version: str
     kafka_port: int
@@ -58,13 +87,16 @@ class Config:
     pg_password: str
     pg_databases: tuple[str, ...]
     timeout: float
+    secure: bool
 
     @classmethod
     def from_env(cls) -> Config:
         env = os.environ.get
+        stack_dir = Path(env("STACK_DIR", str(REPO / ".stack"))).resolve()
         try:
             return cls(
-                stack_dir=Path(env("STACK_DIR", str(REPO / ".stack"))).resolve(),
+                stack_dir=stack_dir,
+                libs_dir=Path(env("KAFKA_LIBS_DIR", str(stack_dir / "kafka-libs"))).resolve(),
                 host=env("STACK_HOST", "127.0.0.1"),
                 kafka_version=env("KAFKA_VERSION", "4.1.1"),
                 kafka_port=int(env("KAFKA_PORT", "19092")),
@@ -74,6 +106,7 @@ class Config:
                 pg_password=env("PG_PASSWORD", "fulfil"),
                 pg_databases=tuple(env("PG_DATABASES", "inventory orders deadlines portal").split()),
                 timeout=float(env("STACK_TIMEOUT", "120")),
+                secure=flag("STACK_SECURE"),
             )
         except ValueError as exc:
             raise StackError(f"bad number in the environment: {exc}") from None
@@ -82,9 +115,20 @@ class Config:
     def bootstrap(self) -> str:
         return f"{self.host}:{self.kafka_port}"
 
-    def pg_url(self, database: str) -> str:
-        auth = f"{quote(self.pg_user, safe='')}:{quote(self.pg_password, safe='')}"
+    def pg_url(self, database: str, user: str | None = None, password: str | None = None) -> str:
+        """A URL for `database`, as the administrative PG_USER unless another role is given."""
+        user, password = (user, password) if user else (self.pg_user, self.pg_password)
+        auth = f"{quote(user, safe='')}:{quote(password or '', safe='')}"
         return f"postgresql://{auth}@{self.host}:{self.pg_port}/{database}"
+
+
+def flag(variable: str) -> bool:
+    value = os.environ.get(variable, "").strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise StackError(f"{variable} must be 1 or 0 (true/false, yes/no), not {value!r}")
 
 
 # ---------------------------------------------------------------- helpers
@@ -167,14 +211,18 @@ def kafka_pid(cfg: Config) -> int | None:
     return None
 
 
-def java_command(cfg: Config, heap: str) -> list[str]:
+# A one-shot Java tool (storage format, keytool) starts twice as fast without the optimising compiler.
+QUICK_JVM = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
+
+
+def java_command(cfg: Config, heap: str, quick: bool = False) -> list[str]:
     java = shutil.which("java")
     version = subprocess.run([java, "-version"], capture_output=True, text=True).stderr if java else ""
     match = re.search(r'version "(\d+)', version)
     if not match or int(match.group(1)) < 17:
         raise StackError("Kafka needs Java 17 or newer on PATH: install a JDK, e.g. "
                          "`apt-get install openjdk-17-jre-headless`")
-    return [java, f"-Xmx{heap}", "-Xms256m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+    return [java, f"-Xmx{heap}", "-Xms256m", *(QUICK_JVM if quick else ["-XX:+UseG1GC"]), "-Djava.awt.headless=true",
             f"-Dkafka.logs.dir={kafka_paths(cfg)['logs']}",
             f"-Dlog4j2.configurationFile={SCRIPTS / 'kafka' / 'log4j2.properties'}",
             "-cp", str(kafka_libs(cfg) / "*")]
@@ -182,7 +230,7 @@ def java_command(cfg: Config, heap: str) -> list[str]:
 
 def kafka_libs(cfg: Config) -> Path:
     """The broker's jars, fetched by Maven into a per-version folder on first use."""
-    libs = cfg.stack_dir / "kafka-libs" / cfg.kafka_version
+    libs = cfg.libs_dir / cfg.kafka_version
     if (libs / ".complete").exists():
         return libs
     if not shutil.which("mvn"):
@@ -218,6 +266,7 @@ def write_server_properties(cfg: Config) -> Path:
         "advertised.listeners": f"PLAINTEXT://{cfg.bootstrap}",
         "inter.broker.listener.name": "PLAINTEXT",
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        **(secured_listeners(cfg) if cfg.secure else {}),
         "log.dirs": paths["data"],
         "num.partitions": 3,
         "auto.create.topics.enable": "false",  # the services create their topics themselves
@@ -230,6 +279,7 @@ def write_server_properties(cfg: Config) -> Path:
         "group.initial.rebalance.delay.ms": 0,  # tests should not wait 3 s for every new group
     }
     properties = paths["base"] / "server.properties"
+    properties.touch(mode=0o600)  # a secured broker's file holds passwords
     properties.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
     return properties
 
@@ -245,16 +295,20 @@ def format_kafka_storage(cfg: Config, properties: Path) -> None:
         while cluster_id.startswith("-"):  # Kafka's own generator avoids ids that look like CLI flags
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         id_file.write_text(cluster_id)
+    # A secured broker admits only SCRAM users, and its first one must exist before it starts: the
+    # format step writes the admin's credential into the metadata log (the others are added later).
+    scram = ["--add-scram", f"{MECHANISM}=[name={ADMIN},password={credentials(cfg)['kafka'][ADMIN]}]"] if cfg.secure else []
     fmt = subprocess.run(
-        java_command(cfg, "256m") + ["kafka.tools.StorageTool", "format", "-t", id_file.read_text().strip(),
-                                     "-c", str(properties)],
+        java_command(cfg, "256m", quick=True) + ["kafka.tools.StorageTool", "format", "-t", id_file.read_text().strip(),
+                                     "-c", str(properties), *scram],
         capture_output=True, text=True)
     if fmt.returncode != 0:
         raise StackError(f"formatting Kafka storage failed:\n{tail(fmt.stdout + fmt.stderr)}")
 
 
-async def kafka_answers(bootstrap: str) -> bool:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+async def kafka_answers(cfg: Config) -> bool:
+    security = aiokafka_options(kafka_security(cfg, ADMIN)) if cfg.secure else {}
+    admin = AIOKafkaAdminClient(bootstrap_servers=cfg.bootstrap, request_timeout_ms=5000, **security)
     try:
         await admin.start()
         return bool((await admin.describe_cluster())["brokers"])
@@ -268,7 +322,7 @@ async def kafka_answers(bootstrap: str) -> bool:
 def wait_for_kafka(cfg: Config, broker: subprocess.Popen) -> None:
     deadline = time.monotonic() + cfg.timeout
     while broker.poll() is None and time.monotonic() < deadline:
-        if asyncio.run(kafka_answers(cfg.bootstrap)):
+        if asyncio.run(kafka_answers(cfg)):
             return
         time.sleep(0.5)
     problem = "exited" if broker.poll() is not None else f"did not answer within {cfg.timeout:.0f}s"
@@ -288,6 +342,8 @@ def start_kafka(cfg: Config) -> bool:
     for key in ("data", "logs"):
         paths[key].mkdir(parents=True, exist_ok=True)
     fresh_log(paths["logs"] / "server.log")
+    if cfg.secure:
+        make_tls(cfg)
     properties = write_server_properties(cfg)
     format_kafka_storage(cfg, properties)
     started = time.monotonic()
@@ -415,7 +471,10 @@ def sql_ident(name: str) -> str:
 
 
 async def setup_databases(cfg: Config, root: Path) -> None:
-    """Sync the app user's password, create missing databases, then log in as the app would."""
+    """Sync the app user's password, create missing databases, then log in as the app would.
+
+    Secured, each database belongs to a role of its own name that may reach no other database."""
+    roles = credentials(cfg)["postgres"] if cfg.secure else {}
     try:
         admin = await asyncpg.connect(host=str(root / "run"), port=cfg.pg_port, user=cfg.pg_user,
                                       database="postgres", timeout=10)
@@ -423,12 +482,19 @@ async def setup_databases(cfg: Config, root: Path) -> None:
             password = "'" + cfg.pg_password.replace("'", "''") + "'"
             await admin.execute(f"ALTER ROLE {sql_ident(cfg.pg_user)} PASSWORD {password}")
             for name in cfg.pg_databases:
+                owner = name if cfg.secure else cfg.pg_user
+                if cfg.secure:
+                    await ensure_role(admin, name, roles[name])
                 if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-                    await admin.execute(f"CREATE DATABASE {sql_ident(name)} OWNER {sql_ident(cfg.pg_user)}")
+                    await admin.execute(f"CREATE DATABASE {sql_ident(name)} OWNER {sql_ident(owner)}")
+                if cfg.secure:
+                    # PUBLIC (every role) may connect to every database by default: only the owner may here.
+                    await admin.execute(f"REVOKE ALL ON DATABASE {sql_ident(name)} FROM PUBLIC")
         finally:
             await admin.close()
-        app = await asyncpg.connect(cfg.pg_url("postgres"), timeout=10)
-        await app.close()
+        for url in [cfg.pg_url("postgres"), *(cfg.pg_url(name, name, roles[name]) for name in roles)]:
+            app = await asyncpg.connect(url, timeout=10)
+            await app.close()
     except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         raise StackError(f"PostgreSQL at {cfg.host}:{cfg.pg_port} refused {cfg.pg_user}: {exc} (a cluster "
                          f"made with another PG_USER? remove {root} to re-create it)") from None
@@ -479,6 +545,197 @@ def stop_pg(cfg: Config) -> None:
     say(f"postgres: stopped (pid {pid}) in {time.monotonic() - started:.1f}s")
 
 
+# ---------------------------------------------------------------- security (STACK_SECURE=1)
+
+MECHANISM = "SCRAM-SHA-512"
+BROKER_PRINCIPAL = "CN=kafka-broker"  # the subject of the broker's certificate: its identity towards the controller
+
+
+def secrets_dir(cfg: Config) -> Path:
+    return cfg.stack_dir / "secrets"
+
+
+def credentials(cfg: Config) -> dict[str, dict[str, str]]:
+    """The stack's passwords, made at random once and kept in secrets/credentials.json (mode 600).
+
+    A principal or database added since (a new service in the registry) gets its password on the next `up`.
+    """
+    path = secrets_dir(cfg) / "credentials.json"
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    wanted = {"kafka": (ADMIN, *PRINCIPALS), "postgres": cfg.pg_databases, "tls": ("keystore",)}
+    missing = [(kind, name) for kind, names in wanted.items() for name in names if name not in stored.get(kind, {})]
+    for kind, name in missing:
+        stored.setdefault(kind, {})[name] = secrets.token_hex(16)  # hex: safe in SCRAM, JAAS and URL syntax
+    if missing:
+        secrets_dir(cfg).mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(stored, indent=2))
+    return stored
+
+
+def tls_paths(cfg: Config) -> tuple[Path, Path]:
+    """The broker's keystore (PKCS12) and the CA certificate clients trust (PEM)."""
+    return secrets_dir(cfg) / "broker.p12", secrets_dir(cfg) / "ca.pem"
+
+
+def make_tls(cfg: Config) -> None:
+    """The broker's key and certificate, signed by a throwaway CA whose key is deleted at once: clients
+    trust the CA's certificate (KAFKA_SSL_CAFILE), and nothing else can ever be signed with it."""
+    keystore, ca = tls_paths(cfg)
+    if keystore.exists() and ca.exists():
+        return
+    java = shutil.which("java")
+    keytool = shutil.which("keytool") or (java and str(Path(java).resolve().with_name("keytool")))
+    if not keytool or not Path(keytool).exists():
+        raise StackError("the secured stack needs keytool (part of every JDK and JRE) on PATH: install one, "
+                         "e.g. `apt-get install openjdk-17-jre-headless`")
+    password = credentials(cfg)["tls"]["keystore"]
+    work = keystore.with_name("broker.partial.p12")  # renamed only once complete
+    work.unlink(missing_ok=True)
+    store = ["-keystore", str(work), "-storetype", "PKCS12", "-storepass", password]
+    ec = ["-keyalg", "EC", "-groupname", "secp256r1", "-validity", "3650"]
+    try:
+        name = f"ip:{ipaddress.ip_address(cfg.host)}"
+    except ValueError:
+        name = f"dns:{cfg.host}"
+    steps = (
+        ["-genkeypair", "-alias", "ca", "-dname", "CN=fulfilment stack CA", "-ext", "bc:c", *ec],
+        ["-genkeypair", "-alias", "broker", "-dname", BROKER_PRINCIPAL, "-signer", "ca", "-signerkeypass", password,
+         "-ext", f"SAN={name},dns:localhost", *ec],
+        ["-exportcert", "-rfc", "-alias", "ca", "-file", str(ca)],
+        ["-delete", "-alias", "ca"],
+    )
+    for step in steps:
+        result = subprocess.run([keytool, *(f"-J{option}" for option in QUICK_JVM), *step, *store], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise StackError(f"keytool {step[0]} failed:\n{tail(result.stdout + result.stderr)}")
+    work.chmod(0o600)
+    work.rename(keystore)
+    say(f"kafka: TLS key and certificate for {cfg.host} made in {keystore.parent} (CA: {ca.name})")
+
+
+def secured_listeners(cfg: Config) -> dict[str, object]:
+    """Clients on SASL_SSL with SCRAM users; mutual TLS between the broker and its controller, because SCRAM
+    users live in the metadata the controller serves and so cannot authenticate the broker to it."""
+    keystore, ca = tls_paths(cfg)
+    passwords = credentials(cfg)
+    login = f'username="{ADMIN}" password="{passwords["kafka"][ADMIN]}"'  # the broker's own SASL login
+    return {
+        "listeners": f"SASL_SSL://{cfg.bootstrap},CONTROLLER://{cfg.host}:{cfg.controller_port}",
+        "advertised.listeners": f"SASL_SSL://{cfg.bootstrap}",
+        "inter.broker.listener.name": "SASL_SSL",
+        "listener.security.protocol.map": "SASL_SSL:SASL_SSL,CONTROLLER:SSL",
+        "sasl.enabled.mechanisms": MECHANISM,
+        "sasl.mechanism.inter.broker.protocol": MECHANISM,
+        f"listener.name.sasl_ssl.{MECHANISM.lower()}.sasl.jaas.config":
+            f"org.apache.kafka.common.security.scram.ScramLoginModule required {login};",
+        "ssl.keystore.type": "PKCS12",
+        "ssl.keystore.location": keystore,
+        "ssl.keystore.password": passwords["tls"]["keystore"],
+        "ssl.truststore.type": "PEM",
+        "ssl.truststore.location": ca,
+        "listener.name.controller.ssl.client.auth": "required",
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": f"User:{ADMIN};User:{BROKER_PRINCIPAL}",  # no ACL applies to these two
+    }
+
+
+def principal_env(cfg: Config, principal: str) -> dict[str, str]:
+    """What one principal needs to reach the secured stack: its Kafka credentials and, for a service, its database."""
+    passwords = credentials(cfg)
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": cfg.bootstrap,
+        "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "KAFKA_SASL_MECHANISM": MECHANISM,
+        "KAFKA_SASL_USERNAME": principal,
+        "KAFKA_SASL_PASSWORD": passwords["kafka"][principal],
+        "KAFKA_SSL_CAFILE": str(tls_paths(cfg)[1]),
+    }
+    if principal in cfg.pg_databases:
+        env["DATABASE_URL"] = cfg.pg_url(principal, principal, passwords["postgres"][principal])
+    return env
+
+
+def kafka_security(cfg: Config, principal: str) -> KafkaSecurity:
+    env = principal_env(cfg, principal)
+    return KafkaSecurity(**{key.lower(): value for key, value in env.items() if key.startswith("KAFKA_") and key != "KAFKA_BOOTSTRAP_SERVERS"},
+                         kafka_ssl_certfile=None, kafka_ssl_keyfile=None)
+
+
+def kafka_acl(grant: Grant) -> ACL:
+    pattern = ACLResourcePatternType.PREFIXED if grant.prefixed else ACLResourcePatternType.LITERAL
+    operation = {"Read": ACLOperation.READ, "Write": ACLOperation.WRITE, "DescribeConfigs": ACLOperation.DESCRIBE_CONFIGS}[grant.operation]
+    return ACL(principal=f"User:{grant.principal}", host="*", operation=operation,
+               permission_type=ACLPermissionType.ALLOW,
+               resource_pattern=ResourcePattern(ResourceType[grant.resource.upper()], grant.name, pattern))
+
+
+def sync_acls(admin: KafkaAdminClient, wanted: set[ACL]) -> tuple[int, int]:
+    """Make the broker's ACLs exactly `wanted`: a grant the registry no longer gives is taken back."""
+    everything = ACLFilter(principal=None, host=None, operation=ACLOperation.ANY, permission_type=ACLPermissionType.ANY,
+                           resource_pattern=ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY))
+    present, _ = admin.describe_acls(everything)
+    stale = [acl for acl in present if acl not in wanted]
+    new = [acl for acl in wanted if acl not in set(present)]
+    if stale:
+        errors = [error for _, _, error in admin.delete_acls(stale) if error.errno]
+        if errors:
+            raise StackError(f"removing stale Kafka ACLs failed: {errors[0].__name__}")
+    if new and (failed := admin.create_acls(new)["failed"]):
+        raise StackError(f"adding Kafka ACLs failed: {failed[0].__name__}")
+    return len(new), len(stale)
+
+
+def provision_kafka(cfg: Config) -> None:
+    """As the admin: a SCRAM user per principal, the registry's topics, and exactly the registry's grants.
+    Idempotent, at every `up`, so a topic or service added to the registry is provided for."""
+    passwords = credentials(cfg)["kafka"]
+    admin = KafkaAdminClient(bootstrap_servers=cfg.bootstrap, client_id="stack-admin", security_protocol="SASL_SSL",
+                             sasl_mechanism=MECHANISM, sasl_plain_username=ADMIN, sasl_plain_password=passwords[ADMIN],
+                             ssl_cafile=str(tls_paths(cfg)[1]))
+    try:
+        known = admin.describe_user_scram_credentials()
+        users = [UserScramCredentialUpsertion(p, MECHANISM, passwords[p]) for p in PRINCIPALS if p not in known]
+        if users and (failed := {user: error for user, error in admin.alter_user_scram_credentials(users).items() if error}):
+            raise StackError(f"creating SCRAM users failed: {failed}")
+        asyncio.run(ensure_topics(cfg.bootstrap, security=kafka_security(cfg, ADMIN), timeout=cfg.timeout))
+        added, removed = sync_acls(admin, {kafka_acl(g) for g in grants()})
+    except (KafkaError, BrokerUnavailable, TopicsUnavailable) as exc:
+        raise StackError(f"setting up Kafka's users, topics and grants failed: {exc}") from None
+    finally:
+        admin.close()
+    say(f"kafka: {len(PRINCIPALS)} SCRAM users, topics and {len(grants())} ACLs as the topic registry says "
+        f"({len(users)} users and {added} ACLs added, {removed} ACLs removed)")
+
+
+async def ensure_role(admin: asyncpg.Connection, role: str, password: str) -> None:
+    """A login role without any special rights (not superuser, may not create databases or roles)."""
+    literal = "'" + password.replace("'", "''") + "'"
+    exists = await admin.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
+    await admin.execute(f"{'ALTER' if exists else 'CREATE'} ROLE {sql_ident(role)} LOGIN PASSWORD {literal}")
+
+
+def recorded_mode(cfg: Config) -> str | None:
+    """"plaintext" or "secured" once a stack was made in STACK_DIR, else None."""
+    marker = cfg.stack_dir / "mode"
+    if marker.exists():
+        return marker.read_text().strip()
+    if (kafka_paths(cfg)["data"] / "meta.properties").exists() or (pg_root(cfg) / "data" / "PG_VERSION").exists():
+        return "plaintext"  # made before stacks could be secured
+    return None
+
+
+def check_mode(cfg: Config) -> None:
+    """A STACK_DIR holds a plaintext or a secured stack for good: switching would leave, say, a broker without users."""
+    wanted = "secured" if cfg.secure else "plaintext"
+    have = recorded_mode(cfg) or wanted
+    if have != wanted:
+        raise StackError(f"{cfg.stack_dir} holds a {have} stack and STACK_SECURE asks for a {wanted} one: use another "
+                         f"STACK_DIR, or `stack.py reset` to delete this one's data")
+    cfg.stack_dir.mkdir(parents=True, exist_ok=True)
+    (cfg.stack_dir / "mode").write_text(wanted + "\n")
+
+
 # ---------------------------------------------------------------- faults
 
 def crash(cfg: Config, name: str) -> None:
@@ -506,9 +763,26 @@ def crash(cfg: Config, name: str) -> None:
 # ---------------------------------------------------------------- commands
 
 def stack_env(cfg: Config) -> dict[str, str]:
+    """The servers' addresses and the administrator's credentials (secured: Kafka's admin, PostgreSQL's PG_USER)."""
     env = {"KAFKA_BOOTSTRAP_SERVERS": cfg.bootstrap, "POSTGRES_URL": cfg.pg_url("postgres")}
-    env.update({f"{name.upper()}_DATABASE_URL": cfg.pg_url(name) for name in cfg.pg_databases})
+    if cfg.secure:
+        env.update(principal_env(cfg, ADMIN))
+        roles = credentials(cfg)["postgres"]
+        env.update({f"{name.upper()}_DATABASE_URL": cfg.pg_url(name, name, roles[name]) for name in cfg.pg_databases})
+    else:
+        env.update({f"{name.upper()}_DATABASE_URL": cfg.pg_url(name) for name in cfg.pg_databases})
     return env
+
+
+def env_of(cfg: Config, principal: str | None) -> dict[str, str]:
+    """`env [PRINCIPAL]`: the stack's variables, or one principal's of a secured stack."""
+    if principal is not None and not cfg.secure:
+        raise StackError(f"`env {principal}` is for a secured stack: set STACK_SECURE=1")
+    if principal is not None and principal not in (ADMIN, *PRINCIPALS):
+        raise StackError(f"no principal {principal!r}: one of {', '.join((ADMIN, *PRINCIPALS))}")
+    if cfg.secure and recorded_mode(cfg) != "secured":
+        raise StackError(f"no secured stack in {cfg.stack_dir} yet: `STACK_SECURE=1 stack.py up` makes one")
+    return stack_env(cfg) if principal is None else principal_env(cfg, principal)
 
 
 SERVERS = ("kafka", "postgres")
@@ -517,8 +791,11 @@ SERVERS = ("kafka", "postgres")
 def bring_up(cfg: Config, started: list[str], names: tuple[str, ...] = SERVERS) -> None:
     """Start the servers; names of the ones this call started are appended to `started` as it goes."""
     with stack_lock(cfg):
+        check_mode(cfg)
         if "kafka" in names and start_kafka(cfg):
             started.append("kafka")
+        if "kafka" in names and cfg.secure:
+            provision_kafka(cfg)
         if "postgres" in names and start_pg(cfg):
             started.append("postgres")
 
@@ -537,6 +814,17 @@ def bring_down(cfg: Config, names: tuple[str, ...] = SERVERS) -> None:
             stop_kafka(cfg)
         if "postgres" in names:
             stop_pg(cfg)
+
+
+def reset(cfg: Config) -> None:
+    """Stop both servers and delete their data, TLS material and passwords; the downloaded jars stay."""
+    with stack_lock(cfg):
+        stop_kafka(cfg)
+        stop_pg(cfg)
+        for path in (kafka_paths(cfg)["base"], pg_root(cfg), secrets_dir(cfg)):
+            shutil.rmtree(path, ignore_errors=True)
+        (cfg.stack_dir / "mode").unlink(missing_ok=True)
+    say(f"stack: data in {cfg.stack_dir} deleted")
 
 
 def status(cfg: Config) -> None:
@@ -584,7 +872,8 @@ def exec_command(cfg: Config, command: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # connection refusals while waiting are expected
+    for client in ("aiokafka", "kafka"):  # connection refusals while waiting are expected
+        logging.getLogger(client).setLevel(logging.CRITICAL)
     command, args = (argv[0], argv[1:]) if argv else ("", [])
     try:
         cfg = Config.from_env()
@@ -594,10 +883,13 @@ def main(argv: list[str]) -> int:
             bring_down(cfg, servers(args))
         elif command == "status":
             status(cfg)
-        elif command == "env":
-            say("\n".join(f"export {key}={shlex.quote(value)}" for key, value in stack_env(cfg).items()))
+        elif command == "env" and len(args) <= 1:
+            env = env_of(cfg, args[0] if args else None)
+            say("\n".join(f"export {key}={shlex.quote(value)}" for key, value in env.items()))
         elif command == "exec":
             return exec_command(cfg, args[1:] if args[:1] == ["--"] else args)
+        elif command == "reset" and not args:
+            reset(cfg)
         elif command == "crash" and len(args) == 1:
             with stack_lock(cfg):
                 crash(cfg, args[0])

@@ -26,10 +26,10 @@ from faststream.kafka.annotations import KafkaMessage
 
 from shared import tracing
 from shared.clock import Clock
-from shared.contracts.topics import consumer_group, topics_read_by
+from shared.contracts.topics import consumer_group, topics_read_by, topics_written_by
 from shared.http import HttpServer, HttpUnavailable, asgi_app
 from shared.logs import configure, get_logger
-from shared.messaging.admin import BrokerUnavailable, ensure_topics, retention_ms
+from shared.messaging.admin import BrokerUnavailable, TopicsUnavailable, ensure_topics, retention_ms
 from shared.messaging.broker import make_broker
 from shared.messaging.consumer import Pipeline
 from shared.messaging.dispatch import Routes, wiring_problems
@@ -152,6 +152,8 @@ class _Running:
             settings.kafka_bootstrap_servers,
             prefix=settings.topic_prefix,
             replication_factor=settings.topic_replication_factor,
+            # Only its own: on a secured cluster the service may see no others (docs/operations.md).
+            topics=tuple(dict.fromkeys(topics_read_by(self.service.name) + topics_written_by(self.service.name))),
             timeout=settings.startup_timeout_seconds,
             security=settings,
         )
@@ -348,7 +350,7 @@ def main(build: Callable[[], Service]) -> None:
     tracing.configure(service.name, service.settings.traces_file)
     try:
         asyncio.run(service.serve())
-    except (DatabaseUnavailable, BrokerUnavailable, MigrationError, WiringError, RetentionTooShort, HttpUnavailable) as exc:
+    except (DatabaseUnavailable, BrokerUnavailable, TopicsUnavailable, MigrationError, WiringError, RetentionTooShort, HttpUnavailable) as exc:
         sys.exit(f"{service.name}: {exc}")
     except KeyboardInterrupt:
         pass

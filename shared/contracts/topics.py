@@ -14,6 +14,15 @@ from pydantic import Field, TypeAdapter
 from shared.contracts import commands, events, state
 from shared.contracts.envelope import Message
 
+# The services, each a process with a database of its own.
+SERVICES: tuple[str, ...] = ("inventory", "orders", "deadlines")
+# The seller portal (services/portal/) runs like a service (its own database, consumer groups, dead
+# letters) and sends sellers' commands, as a seller gateway does.
+PORTAL = "portal"
+PROCESSES: tuple[str, ...] = (*SERVICES, PORTAL)  # every process that consumes through shared/runtime.py
+# The clients outside the services that talk to Kafka, each as a principal of its own (docs/operations.md).
+CLIENTS: tuple[str, ...] = ("storefront", "seller-gateway")
+
 
 @dataclass(frozen=True)
 class Topic:
@@ -24,6 +33,10 @@ class Topic:
     description: str
     written_by: str  # who publishes to it, in words (a service name, or outside senders)
     read_by: tuple[str, ...]  # the services that consume it, each in a consumer group of its own
+    # Who may publish to it and which outside clients may read it, by Kafka principal (SERVICES and
+    # CLIENTS): the ACLs are derived from these (shared/messaging/acls.py).
+    writers: tuple[str, ...]
+    outside_readers: tuple[str, ...] = ()
     # Larger than the broker's default (1 MB) where a message wraps another one: a dead letter holds
     # a whole record, base64-encoded, and its error.
     max_message_bytes: int | None = None
@@ -58,6 +71,7 @@ INVENTORY_COMMANDS = Topic(
     description="Sellers create and edit listings.",
     written_by="sellers",
     read_by=("inventory",),
+    writers=("seller-gateway", PORTAL),
 )
 ORDERS_COMMANDS = Topic(
     name="orders.commands",
@@ -67,6 +81,7 @@ ORDERS_COMMANDS = Topic(
     description="Storefronts place orders; sellers confirm shipments.",
     written_by="storefronts and sellers",
     read_by=("orders",),
+    writers=("storefront", "seller-gateway", PORTAL),
 )
 INVENTORY_EVENTS = Topic(
     name="inventory.events",
@@ -83,6 +98,8 @@ INVENTORY_EVENTS = Topic(
     description="What the inventory service decided.",
     written_by="inventory",
     read_by=("orders", "portal"),
+    writers=("inventory",),
+    outside_readers=("seller-gateway",),  # the answers to listing commands
 )
 ORDERS_EVENTS = Topic(
     name="orders.events",
@@ -100,6 +117,8 @@ ORDERS_EVENTS = Topic(
     description="What the orders service decided.",
     written_by="orders",
     read_by=("inventory", "deadlines", "portal"),
+    writers=("orders",),
+    outside_readers=("storefront", "seller-gateway"),  # the answers to order and shipment commands
 )
 DEADLINES_EVENTS = Topic(
     name="deadlines.events",
@@ -109,6 +128,7 @@ DEADLINES_EVENTS = Topic(
     description="Deadlines that passed without a confirmed shipment, and warnings before they do.",
     written_by="deadlines",
     read_by=("orders", "portal"),
+    writers=("deadlines",),
 )
 DEAD_LETTERS = Topic(
     name="deadletters",
@@ -118,6 +138,7 @@ DEAD_LETTERS = Topic(
     description="Messages a consumer could not use, with their original bytes and the error.",
     written_by="every service",
     read_by=(),
+    writers=PROCESSES,
     max_message_bytes=4 * 1024 * 1024,
     retention_ms=30 * 24 * 3600 * 1000,  # operators replay from it: a month
 )
@@ -130,6 +151,8 @@ LISTINGS_STATE = Topic(
     description="The latest state of every listing (quantity, production time, out of stock), after every change.",
     written_by="inventory",
     read_by=("portal",),
+    writers=("inventory",),
+    outside_readers=("storefront",),
     compacted=True,
 )
 ORDERS_STATE = Topic(
@@ -140,6 +163,8 @@ ORDERS_STATE = Topic(
     description="The latest state of every order (status, dates, late mark, shipment), after every change.",
     written_by="orders",
     read_by=("portal",),
+    writers=("orders",),
+    outside_readers=("storefront", "seller-gateway"),
     compacted=True,
 )
 
@@ -172,12 +197,13 @@ ANSWERS: tuple[Answers, ...] = (
 )
 ANSWER_TYPES: tuple[type[Message], ...] = tuple(dict.fromkeys(m for a in ANSWERS for m in a.messages))
 
-# The services, each a process with a database of its own.
-SERVICES: tuple[str, ...] = ("inventory", "orders", "deadlines")
-
 
 def topics_read_by(service: str) -> tuple[Topic, ...]:
     return tuple(t for t in ALL_TOPICS if service in t.read_by)
+
+
+def topics_written_by(principal: str) -> tuple[Topic, ...]:
+    return tuple(t for t in ALL_TOPICS if principal in t.writers)
 
 
 def consumer_group(service: str, topic: Topic, prefix: str = "") -> str:

@@ -1,5 +1,10 @@
-"""The registry's topics on the broker: created idempotently (services at start-up, compose's topics job),
-and their retention read back (the bookkeeping retention must outlast it)."""
+"""The registry's topics on the broker: created idempotently (services at start-up, compose's topics job,
+the secured stack), and their retention read back (the bookkeeping retention must outlast it).
+
+On a secured cluster a service may not create topics (shared/messaging/acls.py grants no Create): an
+administrator creates them first (`python -m shared.messaging.admin` with admin credentials), and a
+service then finds its topics and creates nothing.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError, for_code
 
 from shared.contracts.topics import ALL_TOPICS, Topic
 from shared.messaging.security import aiokafka_options
@@ -19,6 +24,10 @@ from shared.settings import KafkaSecurity
 
 class BrokerUnavailable(RuntimeError):
     pass
+
+
+class TopicsUnavailable(RuntimeError):
+    """A topic is missing and could not be created (not allowed, or refused by the broker)."""
 
 
 async def ensure_topics(
@@ -30,7 +39,10 @@ async def ensure_topics(
     timeout: float = 60.0,
     security: KafkaSecurity | None = None,
 ) -> None:
-    """Create the missing topics, waiting up to `timeout` seconds for the broker to answer."""
+    """Create the missing topics, waiting up to `timeout` seconds for the broker to answer.
+
+    A principal sees only the topics it may use (Describe), so pass just those: any other would look
+    missing, and creating it would be refused."""
     async with connected_admin(bootstrap_servers, timeout=timeout, security=security) as admin:
         existing = set(await admin.list_topics())
         missing = [
@@ -45,9 +57,16 @@ async def ensure_topics(
         ]
         if missing:
             try:
-                await admin.create_topics(missing)
+                response = await admin.create_topics(missing)
             except TopicAlreadyExistsError:
-                pass  # another service created them first
+                return  # another service created them first
+            refused = [(name, for_code(code)) for name, code, *_ in response.topic_errors if code and for_code(code) is not TopicAlreadyExistsError]
+            if refused:
+                name, error = refused[0]
+                raise TopicsUnavailable(
+                    f"topic {name} does not exist and could not be created ({error.__name__}); "
+                    "an administrator creates the topics with `python -m shared.messaging.admin`"
+                )
 
 
 async def retention_ms(bootstrap_servers: str, names: list[str], *, timeout: float = 60.0, security: KafkaSecurity | None = None) -> dict[str, int]:
@@ -123,7 +142,7 @@ def main() -> None:
                 security=settings,
             )
         )
-    except BrokerUnavailable as exc:
+    except (BrokerUnavailable, TopicsUnavailable) as exc:
         raise SystemExit(f"topics: {exc}") from None
     print("topics ready:", ", ".join(settings.topic_prefix + t.name for t in ALL_TOPICS))
 

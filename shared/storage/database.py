@@ -31,9 +31,15 @@ async def create_pool(url: str, *, timeout: float = 60.0, min_size: int = 1, max
         attempt += 1
         try:
             return await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, command_timeout=60)
-        except (asyncpg.InvalidPasswordError, asyncpg.InvalidCatalogNameError, asyncpg.InvalidAuthorizationSpecificationError) as exc:
-            # Wrong credentials or database name will not fix themselves: say so at once.
-            raise DatabaseUnavailable(f"cannot use database {describe(url)}: {exc}") from None
+        except (
+            asyncpg.InvalidPasswordError,
+            asyncpg.InvalidCatalogNameError,
+            asyncpg.InvalidAuthorizationSpecificationError,
+            asyncpg.InsufficientPrivilegeError,  # a role that may not connect to this database
+        ) as exc:
+            # Wrong credentials, database name or rights will not fix themselves: say so at once.
+            # One line: the server's message (str() would add its DETAIL on a line of its own).
+            raise DatabaseUnavailable(f"cannot use database {describe(url)}: {exc.args[0] if exc.args else exc}") from None
         except (TimeoutError, OSError, asyncpg.CannotConnectNowError) as exc:
             last = exc
             await asyncio.sleep(min(0.2 * attempt, 2.0, max(give_up - loop.time(), 0)))
