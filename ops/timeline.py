@@ -112,11 +112,13 @@ async def read_entries(reader: KafkaReader, key: OrderKey) -> list[Entry]:
 
 def _entry(record: ConsumerRecord, topic: Topic) -> Entry:
     published = datetime.fromtimestamp(record.timestamp / 1000, UTC)
+    replayed = dict(record.headers or ()).get("replay_of")  # set by `fulfil deadletters replay`
+    mark = f"(replay of dead letter {replayed.decode(errors='replace')[:8]}) " if replayed else ""
     try:
         message = decode(topic, record.value or b"")
     except DecodeError as error:
-        return Entry(published, published, topic.name, record.partition, record.offset, "unreadable", f"{error.kind}: {error.detail}")
-    return Entry(message.occurred_at, published, topic.name, record.partition, record.offset, message.type, describe(message), message.model_dump(mode="json"))
+        return Entry(published, published, topic.name, record.partition, record.offset, "unreadable", f"{mark}{error.kind}: {error.detail}")
+    return Entry(message.occurred_at, published, topic.name, record.partition, record.offset, message.type, mark + describe(message), message.model_dump(mode="json"))
 
 
 def _dead_letter_entry(record: ConsumerRecord, prefix: str) -> Entry | None:
@@ -171,7 +173,7 @@ async def show_order(settings: OpsSettings, reader: KafkaReader, out: Output, ke
         out.line(f"order {key}: not in the orders database")
     out.table(
         "timeline (in publication order; times are when each message says it happened, on the services' clock)",
-        ("when", "topic", "at", "what", "details"),
+        ("when", "topic", "record", "what", "details"),
         [(instant(e.occurred_at), e.topic, f"{e.partition}:{e.offset}", e.type, e.summary) for e in entries],
     )
     if timers:

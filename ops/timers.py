@@ -92,8 +92,11 @@ async def show_timers(settings: OpsSettings, out: Output, *, within: timedelta, 
 
 
 def _waiting_for(timer: dict[str, Any]) -> str:
-    """A due timer fires once its partition's watermark passes it (R15): say whether it has."""
+    """A due timer fires once its partition's watermark passes it (R15): say whether it has, and so
+    whether the deadlines service or the orders service's watermarks are what it waits for."""
     watermark = timer["watermark"]
+    if timer["state"] == "pending":
+        return ""
     if watermark is None:
         return f"p{timer['partition']}: none yet"
     passed = "passed" if watermark >= timer["due_at"] else "not yet passed"
