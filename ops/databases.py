@@ -23,8 +23,10 @@ async def database(settings: OpsSettings, service: str) -> AsyncIterator[asyncpg
             command_timeout=max(settings.ops_timeout_seconds, 30),
             server_settings={"default_transaction_read_only": "on", "application_name": "fulfil-ops"},
         )
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        raise OpsError(f"the {service} database at {describe(url)} did not answer: {str(exc) or type(exc).__name__}") from None
+    except (OSError, TimeoutError) as exc:
+        raise OpsError(f"the {service} database at {describe(url)} did not answer: {str(exc) or type(exc).__name__} ({service.upper()}_DATABASE_URL)") from None
+    except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:  # credentials, a database that does not exist
+        raise OpsError(f"cannot use the {service} database at {describe(url)}: {exc} ({service.upper()}_DATABASE_URL)") from None
     try:
         yield conn
     except asyncpg.UndefinedTableError as exc:

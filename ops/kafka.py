@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import CoordinatorLoadInProgressError, GroupCoordinatorNotAvailableError, KafkaError
+from aiokafka.errors import CoordinatorLoadInProgressError, GroupCoordinatorNotAvailableError, KafkaConnectionError, KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 
 from ops.errors import OpsError
@@ -30,8 +30,11 @@ def partition_of(key: str, partitions: int) -> int:
     return int(DefaultPartitioner()(key.encode(), list(range(partitions)), list(range(partitions))))
 
 
-def unreachable(settings: OpsSettings) -> OpsError:
-    return OpsError(f"Kafka at {settings.kafka_bootstrap_servers} did not answer within {settings.ops_timeout_seconds:g}s; is it running? (KAFKA_BOOTSTRAP_SERVERS)")
+def unreachable(settings: OpsSettings, exc: BaseException) -> OpsError:
+    where = f"Kafka at {settings.kafka_bootstrap_servers}"
+    if isinstance(exc, TimeoutError | KafkaConnectionError):
+        return OpsError(f"{where} did not answer within {settings.ops_timeout_seconds:g}s; is it running there? (KAFKA_BOOTSTRAP_SERVERS)")
+    return OpsError(f"{where} refused the CLI: {exc or type(exc).__name__} (KAFKA_SECURITY_PROTOCOL and KAFKA_SASL_*/KAFKA_SSL_* as for the services)")
 
 
 class KafkaReader:
@@ -52,9 +55,9 @@ class KafkaReader:
                 await self._admin.start()
                 described = await self._admin.describe_topics([self.prefix + topic.name for topic in ALL_TOPICS])
                 self._partitions = {d["topic"]: sorted(p["partition"] for p in d["partitions"]) for d in described if d["error_code"] == 0}
-        except Exception:
+        except Exception as exc:
             await self.__aexit__(None, None, None)
-            raise unreachable(self.settings) from None
+            raise unreachable(self.settings, exc) from None
         return self
 
     async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
@@ -146,9 +149,9 @@ class KafkaWriter:
         try:
             async with asyncio.timeout(self.settings.ops_timeout_seconds):
                 await self._producer.start()
-        except Exception:
+        except Exception as exc:
             await self._producer.stop()
-            raise unreachable(self.settings) from None
+            raise unreachable(self.settings, exc) from None
         return self
 
     async def __aexit__(self, *exc: object) -> None:
