@@ -6,7 +6,7 @@ that is down shows as down and its figures are still there:
 - lag: per consumer group (one per service and topic), the topic's end offsets minus the group's
   committed offsets, from Kafka's admin API; a group that never committed lags by all that is kept;
 - outbox: rows of the service's outbox not yet on Kafka, and the age of the oldest (its database);
-- timers: pending, due and overdue by kind (the deadlines database; ops/timers.py says what they mean);
+- timers: pending, due, overdue and failed by kind (the deadlines database; ops/timers.py says what they mean);
 - dead letters: the records on the dead-letter topic, by service and error kind.
 """
 
@@ -27,7 +27,7 @@ from ops.errors import OpsError
 from ops.kafka import KafkaReader
 from ops.output import Output, instant, span
 from ops.settings import OpsSettings
-from ops.timers import Moments, counts_by_kind
+from ops.timers import FIGURES, Moments, counts_by_kind
 from shared.contracts.topics import SERVICES, consumer_group, topics_read_by
 
 NOT_READY = 3  # the exit status when a service is down or not ready (1 and 2 are errors and bad usage)
@@ -145,7 +145,7 @@ def render(out: Output, report: dict[str, Any]) -> None:
     if "error" in timers:
         out.line(f"{title}: {timers['error']}")
     else:
-        out.table(title, ("kind", "pending", "due", "overdue"), [(k, c["pending"], c["due"], c["overdue"]) for k, c in timers["by_kind"].items()])
+        out.table(title, ("kind", *FIGURES), [(kind, *(counted[f] for f in FIGURES)) for kind, counted in timers["by_kind"].items()])
     out.line()
     letters = report["dead_letters"]
     if "error" in letters:

@@ -40,9 +40,14 @@ class Moments:
         return "due" if due_at <= self.now else "pending"
 
 
-PENDING_BY_KIND = """
-    select kind, count(*) as pending, count(*) filter (where due_at <= $1) as due, count(*) filter (where due_at <= $2) as overdue
-      from deadlines where status = 'pending' group by kind"""
+# `failed`: a timer whose event could not be built, set aside (and logged) by the deadlines service.
+BY_KIND = """
+    select kind, count(*) filter (where status = 'pending') as pending,
+           count(*) filter (where status = 'pending' and due_at <= $1) as due,
+           count(*) filter (where status = 'pending' and due_at <= $2) as overdue,
+           count(*) filter (where status = 'failed') as failed
+      from deadlines where status in ('pending', 'failed') group by kind"""
+FIGURES = ("pending", "due", "overdue", "failed")
 
 DUE_WITHIN = """
     select d.storefront_id, d.order_id, d.kind, d.due_at, d.deadline, d.orders_partition, w.as_of as watermark
@@ -53,10 +58,10 @@ DUE_WITHIN = """
 
 
 async def counts_by_kind(settings: OpsSettings, moments: Moments) -> dict[str, dict[str, int]]:
-    """kind -> pending, due and overdue timers (every kind listed, zeros included)."""
+    """kind -> pending, due, overdue and failed timers (every kind listed, zeros included)."""
     async with database(settings, "deadlines") as conn:
-        rows = {r["kind"]: r for r in await conn.fetch(PENDING_BY_KIND, moments.now, moments.overdue_before)}
-    return {kind: {name: int(rows[kind][name]) if kind in rows else 0 for name in ("pending", "due", "overdue")} for kind in KINDS}
+        rows = {r["kind"]: r for r in await conn.fetch(BY_KIND, moments.now, moments.overdue_before)}
+    return {kind: {name: int(rows[kind][name]) if kind in rows else 0 for name in FIGURES} for kind in KINDS}
 
 
 async def due_within(settings: OpsSettings, moments: Moments, within: timedelta, kind: str | None, limit: int) -> list[dict[str, Any]]:

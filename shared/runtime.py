@@ -13,7 +13,8 @@ import contextlib
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,12 @@ from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+from shared import tracing
 from shared.clock import Clock
-from shared.contracts.topics import consumer_group
+from shared.contracts.topics import consumer_group, topics_read_by
 from shared.http import HttpServer, HttpUnavailable, asgi_app
 from shared.logs import configure, get_logger
-from shared.messaging.admin import BrokerUnavailable, ensure_topics
+from shared.messaging.admin import BrokerUnavailable, ensure_topics, retention_ms
 from shared.messaging.broker import make_broker
 from shared.messaging.consumer import Pipeline
 from shared.messaging.dispatch import Routes, wiring_problems
@@ -35,10 +37,11 @@ from shared.messaging.failures import Backoff, RateLimitedLog, Stopping, is_tran
 from shared.messaging.producer import Producer
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.work import UnitOfWork
-from shared.metrics import CONSUMER_LAG, OUTBOX_BACKLOG, OUTBOX_OLDEST_SECONDS
+from shared.metrics import CONSUMER_LAG, OUTBOX_BACKLOG, OUTBOX_OLDEST_SECONDS, PRUNED
 from shared.settings import ServiceSettings
 from shared.storage.database import DatabaseUnavailable, create_pool, describe
 from shared.storage.migrate import MigrationError, migrate
+from shared.storage.retention import SHARED_TABLES, prune
 
 log = get_logger()
 
@@ -61,6 +64,10 @@ class WiringError(RuntimeError):
     """The service's dispatch tables disagree with the topic registry: it must not start."""
 
 
+class RetentionTooShort(RuntimeError):
+    """Bookkeeping would be pruned while the records it guards against can still be redelivered."""
+
+
 @dataclass(frozen=True)
 class Service:
     name: str
@@ -71,6 +78,8 @@ class Service:
     work: Callable[[Clock], UnitOfWork]  # a fresh unit of work for each consuming transaction
     background: tuple[BackgroundJob, ...] = ()
     gauges: Gauges | None = None
+    # Its own bookkeeping tables pruned like the inbox (table -> the column saying when a row was written).
+    bookkeeping: dict[str, str] = field(default_factory=dict)
 
     def app(self) -> FastStream:
         """The FastStream application of this service; raises WiringError before touching anything."""
@@ -146,6 +155,7 @@ class _Running:
             timeout=settings.startup_timeout_seconds,
             security=settings,
         )
+        await self._check_retention()
         backoff = Backoff(max_seconds=settings.retry_max_seconds)
         for routes in self.service.routes:
             self.pipelines[routes.topic.name] = Pipeline(
@@ -158,12 +168,37 @@ class _Running:
                 backoff=backoff,
             )
 
+    async def _check_retention(self) -> None:
+        settings = self.service.settings
+        names = [settings.topic_prefix + t.name for t in topics_read_by(self.service.name)]
+        kept = await retention_ms(settings.kafka_bootstrap_servers, names, timeout=settings.startup_timeout_seconds, security=settings)
+        longest = max(kept.items(), key=lambda item: item[1] if item[1] >= 0 else float("inf"))
+        if longest[1] < 0 or timedelta(milliseconds=longest[1]) >= settings.bookkeeping_retention:
+            kept_for = "forever" if longest[1] < 0 else f"for {timedelta(milliseconds=longest[1])}"
+            raise RetentionTooShort(
+                f"BOOKKEEPING_RETENTION ({settings.bookkeeping_retention}) must exceed the retention of the topics it reads: "
+                f"{longest[0]} keeps records {kept_for}, and a record redelivered after its inbox row was pruned would apply twice"
+            )
+
+    async def _prune(self) -> None:
+        """Prune bookkeeping in the background: the inbox, answered commands and the service's own tables."""
+        settings = self.service.settings
+        assert self.pool is not None
+        while True:
+            deleted = await prune(self.pool, SHARED_TABLES | self.service.bookkeeping, settings.bookkeeping_retention, settings.retention_batch_size)
+            for table, count in deleted.items():
+                PRUNED.labels(self.service.name, table).inc(count)
+            if any(deleted.values()):
+                log.info("retention.pruned", **deleted)
+            await asyncio.sleep(settings.retention_interval_seconds)
+
     async def start_background(self) -> None:
         assert self.pool is not None
         self.producer = Producer(self.service.settings, f"{self.service.name}-relay")
         await self.producer.start()
         relay = OutboxRelay(self.pool, self.producer.send, service=self.service.name, poll_seconds=self.service.settings.outbox_poll_seconds)
         self.tasks["outbox_relay"] = asyncio.create_task(_supervised("outbox_relay", relay.run, self.stopping))
+        self.tasks["retention"] = asyncio.create_task(_supervised("retention", self._prune, self.stopping))
         resources = Resources(self.pool, self.producer, self.stopping)
         for job in self.service.background:
             self.tasks[job.__name__] = asyncio.create_task(_supervised(job.__name__, lambda job=job: job(resources), self.stopping))
@@ -310,9 +345,12 @@ def main(build: Callable[[], Service]) -> None:
     """Run a service until SIGINT/SIGTERM; configuration and connection problems end in one line."""
     service = build()
     configure(service.name, service.settings.log_level)
+    tracing.configure(service.name, service.settings.traces_file)
     try:
         asyncio.run(service.serve())
-    except (DatabaseUnavailable, BrokerUnavailable, MigrationError, WiringError, HttpUnavailable) as exc:
+    except (DatabaseUnavailable, BrokerUnavailable, MigrationError, WiringError, RetentionTooShort, HttpUnavailable) as exc:
         sys.exit(f"{service.name}: {exc}")
     except KeyboardInterrupt:
         pass
+    finally:
+        tracing.shutdown()

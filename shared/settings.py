@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Literal, TypeVar
+from datetime import timedelta
+from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AwareDatetime, BeforeValidator, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.clock import Clock, make_clock
 
 LOCAL_KAFKA = "127.0.0.1:19092"
+
+
+def _seconds_or_iso(value: object) -> object:
+    """A duration from the environment: seconds as a plain number, or ISO 8601 (`P14D`, `PT12H`)."""
+    if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+        return float(value)
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_seconds_or_iso)]
 S = TypeVar("S", bound="KafkaSecurity")
 
 
@@ -58,6 +69,13 @@ class ServiceSettings(KafkaSecurity):
     kafka_group_instance_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]+$")
     # How long the group waits for a silent member (a crashed one) before reassigning its partitions.
     kafka_session_timeout_ms: int = Field(default=10_000, ge=6_000, le=300_000)
+    # Bookkeeping that guards against redelivery (inbox, answered commands) is pruned once older than this;
+    # it must exceed the retention of every topic the service reads (refused at start-up otherwise).
+    bookkeeping_retention: Duration = Field(default=timedelta(days=14), gt=timedelta(0))
+    retention_interval_seconds: float = Field(default=300.0, gt=0)
+    retention_batch_size: int = Field(default=5_000, ge=1, le=1_000_000)
+    # Spans as JSON lines, for a look at traces without a collector (OTEL_EXPORTER_OTLP_ENDPOINT exports OTLP).
+    traces_file: str | None = None
     # Liveness, readiness and metrics over HTTP (shared/http.py); port 0 picks a free one (logged at start).
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=0, ge=0, le=65_535)

@@ -6,7 +6,7 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from services.deadlines import usecases
 from services.deadlines.storage import DeadlinesWork, set_gauges
@@ -15,7 +15,7 @@ from shared.contracts import events
 from shared.contracts.topics import ORDERS_EVENTS
 from shared.messaging.dispatch import Routes, on
 from shared.runtime import Resources, Service
-from shared.settings import ServiceSettings, load, local_database_url
+from shared.settings import Duration, ServiceSettings, load, local_database_url
 
 
 class DeadlinesSettings(ServiceSettings):
@@ -25,15 +25,7 @@ class DeadlinesSettings(ServiceSettings):
     timer_batch_size: int = Field(default=500, ge=1, le=10_000)
     timer_max_sleep_seconds: float = Field(default=30.0, gt=0)
     # S4: how long (simulated time) before each deadline a deadline.approaching warning is due; 0: none.
-    deadline_warning_lead: timedelta = Field(default=timedelta(hours=24), ge=timedelta(0))
-
-    @field_validator("deadline_warning_lead", mode="before")
-    @classmethod
-    def _seconds(cls, value: object) -> object:
-        """Seconds as a plain number are accepted beside ISO 8601 durations (`P1D`, `PT12H`)."""
-        if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
-            return float(value)
-        return value
+    deadline_warning_lead: Duration = Field(default=timedelta(hours=24), ge=timedelta(0))
 
 
 def routes(settings: DeadlinesSettings) -> tuple[Routes, ...]:

@@ -15,6 +15,7 @@ from shared.contracts.envelope import Message
 from shared.contracts.topics import order_key
 from shared.messaging.work import UnitOfWork
 from shared.metrics import TIMERS_DUE, TIMERS_PENDING, WATERMARK_AGE
+from shared.tracing import current_traceparent
 
 NOTIFY_CHANNEL = "deadlines"
 _TIMER_COLUMNS = "storefront_id, order_id, seller_id, kind, due_date, deadline, due_at, status"
@@ -28,7 +29,7 @@ class DeadlinesWork(UnitOfWork):
     def __init__(self, clock: Clock) -> None:
         super().__init__(clock)
         self._timers: dict[str, list[Timer]] = {}  # order key -> its timers, as loaded or changed
-        self._new: dict[tuple[str, str], int] = {}  # (order key, kind) of timers stored by this batch -> partition
+        self._new: dict[tuple[str, str], tuple[int, str | None]] = {}  # (order key, kind) stored by this batch -> (partition, traceparent)
         self._changed: dict[tuple[str, str], None] = {}  # (order key, kind) of loaded timers changed
         self.watermarks: dict[int, datetime] = {}  # partition -> the latest watermark this batch read
 
@@ -54,7 +55,9 @@ class DeadlinesWork(UnitOfWork):
         return list(self._timers.get(order_key(storefront_id, order_id), []))
 
     def store(self, timers: list[Timer], orders_partition: int) -> list[Timer]:
-        """Store an order's timers; those it already has stay as they are (timers never move: R4, R7)."""
+        """Store an order's timers; those it already has stay as they are (timers never move: R4, R7).
+        Each remembers the trace it was stored in: firing it continues that trace."""
+        traceparent = current_traceparent()
         stored = []
         for timer in timers:
             key = order_key(timer.storefront_id, timer.order_id)
@@ -62,7 +65,7 @@ class DeadlinesWork(UnitOfWork):
             if any(t.kind == timer.kind for t in known):
                 continue
             known.append(timer)
-            self._new[(key, timer.kind)] = orders_partition
+            self._new[(key, timer.kind)] = (orders_partition, traceparent)
             stored.append(timer)
         return stored
 
@@ -103,15 +106,15 @@ class DeadlinesWork(UnitOfWork):
             await conn.execute("select pg_notify($1, '')", NOTIFY_CHANNEL)
 
     async def _insert_new(self, conn: asyncpg.Connection) -> None:
-        new = [(t, self._new[(key, t.kind)]) for key, kind in self._new for t in self._timers[key] if t.kind == kind]
+        new = [(t, *self._new[(key, t.kind)]) for key, kind in self._new for t in self._timers[key] if t.kind == kind]
         if not new:
             return
         await conn.execute(
-            f"""insert into deadlines ({_TIMER_COLUMNS}, orders_partition)
+            f"""insert into deadlines ({_TIMER_COLUMNS}, orders_partition, traceparent)
                 select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[], $6::timestamptz[],
-                                     $7::timestamptz[], $8::text[], $9::int[])
+                                     $7::timestamptz[], $8::text[], $9::int[], $10::text[])
                 on conflict do nothing""",
-            *(list(column) for column in zip(*((*_values(t), partition) for t, partition in new), strict=True)),
+            *(list(column) for column in zip(*((*_values(t), partition, parent) for t, partition, parent in new), strict=True)),
         )
 
 
@@ -119,14 +122,15 @@ def _values(timer: Timer) -> tuple[object, ...]:
     return (timer.storefront_id, timer.order_id, timer.seller_id, timer.kind, timer.due_date, timer.deadline, timer.due_at, timer.status)
 
 
-async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[Timer]:
+async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[tuple[Timer, str | None]]:
     """Lock up to `limit` timers that may fire now. This query IS the firing rule (R11-R13, R15, S4):
     a pending timer fires once its instant has passed on the service's clock AND the orders watermark
     of its order's partition has passed it too (every confirmation accepted before it has been applied
     here by then). SKIP LOCKED lets several instances claim disjoint timers; the caller marks them
-    fired in the same transaction, so no timer fires twice."""
+    fired in the same transaction, so no timer fires twice. Each comes with the trace context it was
+    stored in."""
     rows = await conn.fetch(
-        f"""select {", ".join("d." + c.strip() for c in _TIMER_COLUMNS.split(","))}
+        f"""select {", ".join("d." + c.strip() for c in _TIMER_COLUMNS.split(","))}, d.traceparent
             from deadlines d join watermarks w on w.orders_partition = d.orders_partition
             where d.status = 'pending' and d.due_at <= $1 and d.due_at <= w.as_of
             order by d.due_at
@@ -135,18 +139,20 @@ async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list
         now,
         limit,
     )
-    return [_timer(r) for r in rows]
+    return [(_timer(r), r["traceparent"]) for r in rows]
 
 
-async def mark_fired(conn: asyncpg.Connection, timers: list[Timer], now: datetime) -> None:
+async def mark_fired(conn: asyncpg.Connection, timers: list[Timer], now: datetime, status: str = "fired") -> None:
+    """Mark claimed timers fired (or `failed`: their event could not be built) at `now`."""
     await conn.execute(
-        """update deadlines d set status = 'fired', fired_at = $4
+        """update deadlines d set status = $5, fired_at = $4
            from unnest($1::text[], $2::text[], $3::text[]) as t(storefront_id, order_id, kind)
            where d.storefront_id = t.storefront_id and d.order_id = t.order_id and d.kind = t.kind""",
         [t.storefront_id for t in timers],
         [t.order_id for t in timers],
         [t.kind for t in timers],
         now,
+        status,
     )
 
 

@@ -47,6 +47,7 @@ def build(settings: InventorySettings | None = None) -> Service:
         migrations=Path(__file__).parent / "migrations",
         routes=ROUTES,
         work=InventoryWork,
+        bookkeeping={"decided_orders": "decided_at"},
     )
 
 

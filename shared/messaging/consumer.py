@@ -13,6 +13,7 @@ import asyncpg
 import structlog
 from aiokafka import ConsumerRecord
 
+from shared import tracing
 from shared.contracts.codec import DecodeError, decode
 from shared.contracts.envelope import Command, Message
 from shared.contracts.reasons import Refusal
@@ -205,11 +206,12 @@ class Pipeline:
                     log.info("command.already_answered", topic=self.routes.topic.name)
                     return "already_answered"
                 answerable.discard(message.command_id)
-            refusal = route(work, message, Delivery(item.record.partition))
-            if refusal is not None:
-                self._refuse(work, item, refusal)
-                return "refused"
-            return "applied"
+            with tracing.consuming(f"{self.service} {message.type}", item.record.headers, topic=self.routes.topic.name):
+                refusal = route(work, message, Delivery(item.record.partition))
+                if refusal is not None:
+                    self._refuse(work, item, refusal)
+                    return "refused"
+                return "applied"
 
     def _refuse(self, work: UnitOfWork, item: Item, refusal: Refusal) -> None:
         """A message that breaks a rule: kept on the dead-letter topic, and a command answered (M3, M5)."""

@@ -51,7 +51,7 @@ class OutboxRelay:
             if not await conn.fetchval("select pg_try_advisory_xact_lock(hashtext('outbox_relay'))"):
                 return 0
             rows = await conn.fetch(
-                "select id, event_id, topic, key, message_type, payload, partition from outbox order by id limit $1",
+                "select id, event_id, topic, key, message_type, payload, partition, traceparent from outbox order by id limit $1",
                 self._batch_size,
             )
             if not rows:
@@ -62,7 +62,7 @@ class OutboxRelay:
                     row["topic"],
                     row["key"].encode(),
                     bytes(row["payload"]),
-                    {"event_id": str(row["event_id"]), "message_type": row["message_type"]},
+                    _headers(row),
                     row["partition"],
                 )
                 for row in rows
@@ -73,3 +73,11 @@ class OutboxRelay:
                 PUBLISHED.labels(self._service, row["topic"]).inc()
             log.debug("outbox.published", count=len(rows))
             return len(rows)
+
+
+def _headers(row: asyncpg.Record) -> dict[str, str]:
+    """What a consumer may read without decoding: the event's id and type, and its trace context."""
+    headers = {"event_id": str(row["event_id"]), "message_type": row["message_type"]}
+    if row["traceparent"]:
+        headers["traceparent"] = row["traceparent"]
+    return headers

@@ -19,6 +19,7 @@ import asyncpg
 from shared.clock import Clock
 from shared.contracts.envelope import Message
 from shared.contracts.topics import Topic
+from shared.tracing import current_traceparent
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Outgoing:
     key: str
     message: Message
     partition: int | None = None  # None: the partition the key hashes to
+    traceparent: str | None = None  # the trace context it continues (shared/tracing.py)
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,8 @@ class UnitOfWork:
         self.outgoing: list[Outgoing] = []
 
     def emit(self, topic: Topic, key: str, message: Message, *, partition: int | None = None) -> None:
-        self.outgoing.append(Outgoing(topic, key, message, partition))
+        """Queue a message for the outbox, with the trace context of the record being handled."""
+        self.outgoing.append(Outgoing(topic, key, message, partition, current_traceparent()))
 
     async def load(self, conn: asyncpg.Connection, messages: Sequence[Message]) -> None:
         """Read and lock the rows these messages need."""

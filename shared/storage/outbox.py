@@ -25,10 +25,10 @@ async def add(conn: asyncpg.Connection, rows: Sequence[Outgoing]) -> None:
         if type(row.message) not in row.topic.messages:
             raise ValueError(f"{row.message.type} does not travel on {row.topic.name}")
     await conn.execute(
-        """insert into outbox (event_id, topic, key, message_type, payload, partition)
-           select event_id, topic, key, message_type, payload, partition
-           from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::int[]) with ordinality
-                as e(event_id, topic, key, message_type, payload, partition, position)
+        """insert into outbox (event_id, topic, key, message_type, payload, partition, traceparent)
+           select event_id, topic, key, message_type, payload, partition, traceparent
+           from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::int[], $7::text[]) with ordinality
+                as e(event_id, topic, key, message_type, payload, partition, traceparent, position)
            order by position
            on conflict (event_id) do nothing""",
         [row.message.event_id for row in rows],
@@ -37,6 +37,7 @@ async def add(conn: asyncpg.Connection, rows: Sequence[Outgoing]) -> None:
         [row.message.type for row in rows],
         [encode(row.message) for row in rows],
         [row.partition for row in rows],
+        [row.traceparent for row in rows],
     )
 
 

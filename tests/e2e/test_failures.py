@@ -17,7 +17,7 @@ from shared.contracts import commands, events
 from shared.contracts.topics import INVENTORY_COMMANDS
 from tests.integration.test_failures import PLANTED_DEFECT
 from tests.support.infra import Infra
-from tests.support.private_postgres import PrivatePostgres
+from tests.support.private_stack import PrivateStack
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -27,8 +27,8 @@ GRACE_SECONDS = 15.0  # SIGTERM, then SIGKILL after this: a clean stop must come
 
 
 @pytest.fixture
-def private_postgres(tmp_path: Path) -> Iterator[PrivatePostgres]:
-    server = PrivatePostgres(tmp_path / "stack", databases=("inventory",))
+def private_postgres(tmp_path: Path) -> Iterator[PrivateStack]:
+    server = PrivateStack(tmp_path / "stack", databases=("inventory",))
     server.up()
     try:
         yield server
@@ -55,7 +55,7 @@ async def _log(service: ServiceProcess) -> str:
 
 
 async def test_M2_M3_records_that_arrive_while_postgres_is_down_are_all_applied_when_it_returns_and_none_dead_lettered(
-    infra: Infra, topic_prefix: str, private_postgres: PrivatePostgres, tmp_path: Path, publisher: Publisher, tap: Tap
+    infra: Infra, topic_prefix: str, private_postgres: PrivateStack, tmp_path: Path, publisher: Publisher, tap: Tap
 ) -> None:
     service = inventory_process(infra, topic_prefix, private_postgres.url("inventory"), tmp_path)
     service.start()
@@ -108,7 +108,7 @@ async def test_sigterm_stops_a_service_retrying_a_failing_record_at_once_and_a_r
 
 
 async def test_sigterm_stops_a_service_whose_database_is_unreachable_at_once(
-    infra: Infra, topic_prefix: str, private_postgres: PrivatePostgres, tmp_path: Path, publisher: Publisher
+    infra: Infra, topic_prefix: str, private_postgres: PrivateStack, tmp_path: Path, publisher: Publisher
 ) -> None:
     service = inventory_process(infra, topic_prefix, private_postgres.url("inventory"), tmp_path)
     service.start()

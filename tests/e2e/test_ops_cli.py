@@ -419,7 +419,7 @@ async def test_R15_timers_due_while_the_deadlines_service_is_down_show_as_overdu
             assert ran.code == 3
             status = json.loads(ran.out)
             assert status["services"]["deadlines"]["health"]["state"] == "down"
-            assert status["timers"]["by_kind"]["ship_by"] == {"pending": 1, "due": 1, "overdue": 1}
+            assert status["timers"]["by_kind"]["ship_by"] == {"pending": 1, "due": 1, "overdue": 1, "failed": 0}
             await system["deadlines"].restart()
             await tap.wait_for(events.LateShipmentPenalty, lambda e: e.order_id == order_id)
             assert await eventually(lambda: timers("--due-within", "0s"), lambda found: found == []) == []
