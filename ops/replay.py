@@ -30,7 +30,7 @@ from ops.parsing import Edit, LetterRef, apply_edits
 from ops.settings import OpsSettings
 from shared.contracts.codec import DecodeError, decode
 from shared.contracts.envelope import Command
-from shared.contracts.topics import ALL_TOPICS, DEAD_LETTERS, Topic
+from shared.contracts.topics import ALL_TOPICS, DEAD_LETTERS, Topic, order_key
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,7 @@ def build(letter: Letter, prefix: str, correction: Correction) -> Replay:
             decode(topic, value)  # refused here, before anything is sent, naming the field at fault
         except DecodeError as error:
             raise OpsError(f"replay refused: the corrected message is not a valid {topic.name} message: {error.detail}") from None
+        _same_order(payload, letter)
     event_id, command_id = _uuid(payload, "event_id"), _uuid(payload, "command_id") if _is_command(payload, topic) else None
     headers = {"replay_of": letter.id}
     if event_id is not None:
@@ -101,6 +102,16 @@ def build(letter: Letter, prefix: str, correction: Correction) -> Replay:
     if isinstance(kind, str) and kind in {m.model_fields["type"].default for m in topic.messages}:
         headers["message_type"] = kind  # as the relay names it; a type the service ignores is then dropped unread
     return Replay(letter, topic, letter.letter.source_topic, letter.letter.partition, letter.key, value, headers, event_id, command_id, changed, correction.as_new)
+
+
+def _same_order(payload: dict[str, Any], letter: Letter) -> None:
+    """The replay keeps the record's key (and partition): a correction cannot move it to another order."""
+    key = letter.key.decode(errors="replace") if letter.key is not None else None
+    if key is None or "/" not in key or not {"storefront_id", "order_id"} <= payload.keys():
+        return
+    corrected = order_key(str(payload["storefront_id"]), str(payload["order_id"]))
+    if corrected != key:
+        raise OpsError(f"replay refused: the correction is about order {corrected} but the record is keyed {key}; a replay keeps its key, so send a new message for another order")
 
 
 def _base(letter: Letter, correction: Correction) -> dict[str, Any]:

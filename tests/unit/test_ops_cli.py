@@ -168,6 +168,12 @@ def test_as_new_derives_fresh_ids_from_the_letter_and_the_content_so_a_repeat_is
     assert elsewhere.command_id != first.command_id  # another dead letter: another message
 
 
+def test_a_correction_cannot_move_a_record_to_another_order() -> None:
+    letter = letter_for(orjson.dumps(place_order()))
+    with pytest.raises(OpsError, match="about order shop-1/o2 but the record is keyed shop-1/o1"):
+        build(letter, PREFIX, Correction((parse_set("lines.0.quantity=1"), parse_set("order_id=o2"))))
+
+
 def test_replacements_must_be_json_objects_and_unreadable_originals_need_one() -> None:
     letter = letter_for(b"\xff not json")
     with pytest.raises(OpsError, match="--from-file"):
