@@ -17,6 +17,7 @@ RUN pip install -r /src/requirements.lock
 COPY pyproject.toml /src/
 COPY shared /src/shared
 COPY services /src/services
+COPY ops /src/ops
 RUN pip install --no-deps /src && rm -rf /src
 
 WORKDIR /app

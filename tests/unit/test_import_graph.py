@@ -1,6 +1,7 @@
-"""The project's import graph, read from the source with `ast`: shared/, services/, devtools/ and bench/
-import each other without a cycle, and no tool or benchmark imports the tests (tests may use the
-tools, not the other way round). Every import counts, also those inside functions or under
+"""The project's import graph, read from the source with `ast`: shared/, services/, ops/, devtools/ and
+bench/ import each other without a cycle, no tool or benchmark imports the tests (tests may use the
+tools, not the other way round), and the operator CLI (ops/, installed with the services) uses
+neither the development tools nor the services' insides. Every import counts, also those inside functions or under
 TYPE_CHECKING: a cycle hidden in a function is still two modules that need each other."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("shared", "services", "devtools", "bench")
+PACKAGES = ("shared", "services", "ops", "devtools", "bench")
 Graph = dict[str, set[str]]
 
 
@@ -119,3 +120,9 @@ def test_no_tool_or_benchmark_imports_the_tests() -> None:
     graph = import_graph()
     offenders = {name: sorted(t for t in targets if t.startswith("tests")) for name, targets in graph.items()}
     assert {name: found for name, found in offenders.items() if found} == {}
+
+
+def test_the_operator_cli_uses_only_the_shared_code() -> None:
+    graph = import_graph()
+    used = {target.split(".")[0] for name, targets in graph.items() if name.split(".")[0] == "ops" for target in targets}
+    assert used <= {"ops", "shared"}
