@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -197,10 +198,21 @@ class Demo:
 
 
 def describe(system: PrivateSystem) -> str:
-    """What the demo started, so that anyone can check it is all gone afterwards."""
+    """What the demo started, so that anyone can check it is all gone afterwards, and how to point the
+    operator CLI at it from another shell."""
     services = ", ".join(f"{p.name} (pid {p.pid}, {p.http})" for p in system.processes)
     databases = ", ".join(url.rsplit("/", 1)[1] for url in system.databases.values())
-    return f"demo: services {services}\ndemo: databases {databases}; topics {system.prefix}*; service logs in {system.logs}"
+    clock = {k: v for k, v in system.processes[0].env.items() if k.startswith("CLOCK_")}
+    cli = {"TOPIC_PREFIX": system.prefix, **clock}
+    for p in system.processes:
+        if p.name in SERVICES:
+            cli[f"{p.name.upper()}_HTTP"] = p.http
+            cli[f"{p.name.upper()}_DATABASE_URL"] = system.databases[p.name]
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in cli.items())
+    return (
+        f"demo: services {services}\ndemo: databases {databases}; topics {system.prefix}*; service logs in {system.logs}\n"
+        f"demo: the operator CLI on this run, from another shell: {env} .venv/bin/fulfil status"
+    )
 
 
 async def run(options: Options, zone: ZoneInfo) -> int:
