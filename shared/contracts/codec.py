@@ -8,8 +8,8 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from shared.contracts.envelope import Message
-from shared.contracts.topics import Topic
+from .envelope import Message
+from .topics import Topic
 
 
 class DecodeError(Exception):
