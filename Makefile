@@ -40,7 +40,7 @@ test-integration: install ## tests against real Kafka and PostgreSQL
 test-e2e: install ## the services as processes against real Kafka and PostgreSQL
 	$(STACK) exec -- $(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
-faults: install ## the fault harness (own Kafka and PostgreSQL): FAULT_ARGS="--orders 100000 --rate 400"
+faults: install ## the fault harness (own Kafka and PostgreSQL on FAULTS_KAFKA_PORT/FAULTS_PG_PORT): FAULT_ARGS="--orders 100000 --rate 400"
 	$(PY) -m devtools.faults $(FAULT_ARGS)
 
 FUZZ_ARGS ?= --per-consumer 10000

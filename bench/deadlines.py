@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,7 +32,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.harness import Servers, Sizes, percentiles_ms
-from devtools.loadgen import launched, producer, with_database
+from devtools.loadgen import producer
+from devtools.system import PrivateSystem, database_names, fresh_databases, new_run_id
 from shared.contracts.codec import encode
 from shared.contracts.events import OrdersWatermark
 from shared.contracts.topics import DEADLINES_EVENTS, ORDERS_EVENTS
@@ -90,12 +90,12 @@ class _Events:
 
 
 async def fire(servers: Servers, size: int, cap: float) -> dict[str, Any]:
-    async with launched(servers.kafka, servers.postgres, services=("deadlines",), label="bench", env={"TIMER_BATCH_SIZE": str(BATCH)}) as system:
+    async with PrivateSystem(servers, label="bench", services=("deadlines",), env={"TIMER_BATCH_SIZE": str(BATCH)}) as system:
         conn = await asyncpg.connect(system.databases["deadlines"])
         try:
             now = datetime.now(UTC)
             await conn.copy_records_to_table("deadlines", records=timer_rows(size, lambda i: now - timedelta(milliseconds=size - i)), columns=COLUMNS)
-            async with _Events(servers.kafka, system.prefix + DEADLINES_EVENTS.name) as events:
+            async with _Events(servers.kafka_bootstrap_servers, system.prefix + DEADLINES_EVENTS.name) as events:
                 start = time.monotonic()
                 async with conn.transaction():
                     await conn.executemany(
@@ -126,11 +126,8 @@ async def fire(servers: Servers, size: int, cap: float) -> dict[str, Any]:
 
 
 async def raw_claim(servers: Servers, size: int) -> dict[str, Any]:
-    name = f"bench_raw_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(servers.postgres)
-    await admin.execute(f'create database "{name}"')
-    try:
-        conn = await asyncpg.connect(with_database(servers.postgres, name))
+    async with fresh_databases(servers.postgres_url, database_names("bench_raw", new_run_id(), ["deadlines"])) as urls:
+        conn = await asyncpg.connect(urls["deadlines"])
         try:
             await migrate(conn, "deadlines", MIGRATIONS)
             now = datetime.now(UTC)
@@ -145,9 +142,6 @@ async def raw_claim(servers: Servers, size: int) -> dict[str, Any]:
             seconds = time.monotonic() - start
         finally:
             await conn.close()
-    finally:
-        await admin.execute(f'drop database if exists "{name}" with (force)')
-        await admin.close()
     return {"size": size, "claimed": claimed, "seconds": round(seconds, 2), "claimed_per_s": round(claimed / seconds)}
 
 
@@ -160,9 +154,9 @@ async def lateness(servers: Servers, rate: float, seconds: float, cap: float, *,
     def measure(value: bytes) -> None:
         late.append(time.time() - datetime.fromisoformat(orjson.loads(value)["deadline"]).timestamp())
 
-    async with launched(servers.kafka, servers.postgres, services=("deadlines",), label="bench") as system:
+    async with PrivateSystem(servers, label="bench", services=("deadlines",)) as system:
         conn = await asyncpg.connect(system.databases["deadlines"])
-        watermarks = asyncio.create_task(_write_watermarks(servers.kafka, system.prefix, watermark_interval))
+        watermarks = asyncio.create_task(_write_watermarks(servers.kafka_bootstrap_servers, system.prefix, watermark_interval))
         try:
             later = datetime.now(UTC) + timedelta(days=30)
             pending = timer_rows(backlog, lambda i: later + timedelta(milliseconds=i), storefront="shop-2")
@@ -171,7 +165,7 @@ async def lateness(servers: Servers, rate: float, seconds: float, cap: float, *,
             first_due = datetime.now(UTC) + timedelta(seconds=2)
             await conn.copy_records_to_table("deadlines", records=timer_rows(count, lambda i: first_due + timedelta(seconds=i / rate)), columns=COLUMNS)
             await conn.execute("select pg_notify('deadlines', '')")
-            async with _Events(servers.kafka, system.prefix + DEADLINES_EVENTS.name, measure) as events:
+            async with _Events(servers.kafka_bootstrap_servers, system.prefix + DEADLINES_EVENTS.name, measure) as events:
                 await events.read_until(count, time.monotonic() + 2 + seconds + cap)
         finally:
             watermarks.cancel()

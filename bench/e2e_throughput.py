@@ -16,56 +16,77 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench.harness import MachineBusy, Servers, Sizes, cpu_seconds, listening_pid, peak_rss_mb, ready_system, tree_cpu_seconds
-from devtools.loadgen import place_orders
-
-SERVICES = ("inventory", "orders", "deadlines")
+from devtools.loadgen import LoadResult, place_orders
+from devtools.system import PrivateSystem
+from shared.contracts.topics import SERVICES
 
 
 def _servers_cpu(servers: Servers) -> dict[str, float | None]:
     """CPU seconds so far of the local broker and database server (None when they are elsewhere)."""
-    kafka = listening_pid(int(servers.kafka.split(",")[0].rsplit(":", 1)[1]))
-    postgres = listening_pid(urlsplit(servers.postgres).port or 5432)
+    kafka = listening_pid(int(servers.kafka_bootstrap_servers.split(",")[0].rsplit(":", 1)[1]))
+    postgres = listening_pid(urlsplit(servers.postgres_url).port or 5432)
     return {"kafka": cpu_seconds(kafka) if kafka else None, "postgres": tree_cpu_seconds(postgres) if postgres else None}
+
+
+def _process_cpu(system: PrivateSystem) -> dict[int, float]:
+    """CPU seconds so far of every service process, by pid."""
+    return {p.pid: cpu_seconds(p.pid) or 0.0 for p in system.processes if p.pid is not None}
+
+
+def _per_service(system: PrivateSystem, cpu_before: dict[int, float], answered: int) -> dict[str, dict[str, float | None]]:
+    """Each service's peak RSS (its largest process) and CPU per order (all its processes)."""
+    figures: dict[str, dict[str, float | None]] = {}
+    for service in SERVICES:
+        pids = [p.pid for p in system.of(service) if p.pid is not None]
+        cpu = sum((cpu_seconds(pid) or 0.0) - cpu_before[pid] for pid in pids)
+        figures[service] = {
+            "peak_rss_mb": max((peak_rss_mb(pid) or 0.0) for pid in pids),
+            "cpu_ms_per_order": round(cpu * 1000 / max(answered, 1), 2),
+        }
+    return figures
+
+
+def _per_order_ms(before: dict[str, float | None], after: dict[str, float | None], answered: int) -> dict[str, float | None]:
+    """CPU milliseconds per order of each server, where both readings exist."""
+    figures: dict[str, float | None] = {}
+    for name, value in after.items():
+        start = before[name]
+        figures[name] = None if value is None or start is None else round((value - start) * 1000 / max(answered, 1), 2)
+    return figures
+
+
+def _throughput(result: LoadResult) -> tuple[float, float]:
+    """(orders/s, seconds). Complete: orders over first placement -> last deadline stored. Capped:
+    what got through so far."""
+    if result.stored_seconds:
+        return round(result.placed / result.stored_seconds, 1), round(result.stored_seconds, 2)
+    last = result.timeline[-1]
+    return round((last.stored or 0) / max(last.seconds, 1e-9), 1), round(last.seconds, 2)
 
 
 async def measure(servers: Servers, sizes: Sizes, orders: int, *, instances: int = 1) -> dict[str, Any]:
     async with ready_system(servers, sizes, instances=instances) as (system, stream):
-        cpu_before = {p.process.pid: cpu_seconds(p.process.pid) or 0.0 for p in system.processes if p.process}
-        servers_before = _servers_cpu(servers)
-        busy = MachineBusy()
+        cpu_before, servers_before, busy = _process_cpu(system), _servers_cpu(servers), MachineBusy()
         result = await place_orders(
-            servers.kafka, system.prefix, stream, orders=orders, rate=0,
+            servers.kafka_bootstrap_servers, system.prefix, stream, orders=orders, rate=0,
             seconds=sizes.cap_seconds, settle=sizes.cap_seconds, deadlines_url=system.databases["deadlines"], run=system.run,
-        )
-        machine_busy = busy.share()
-        servers_after = _servers_cpu(servers)
-        per_service: dict[str, dict[str, float | None]] = {}
-        for service in SERVICES:
-            pids = [p.process.pid for p in system.of(service) if p.process]
-            cpu = sum((cpu_seconds(pid) or 0.0) - cpu_before[pid] for pid in pids)
-            per_service[service] = {
-                "peak_rss_mb": max((peak_rss_mb(pid) or 0.0) for pid in pids),
-                "cpu_ms_per_order": round(cpu * 1000 / max(result.answered, 1), 2),
-            }
-    done = result.stored_seconds
-    last = result.timeline[-1]
+        )  # fmt: skip
+        machine_busy, servers_after = busy.share(), _servers_cpu(servers)
+        per_service = _per_service(system, cpu_before, result.answered)
+    orders_per_s, seconds = _throughput(result)
     return {
         "instances": instances,
         "orders": result.placed,
         "accepted": result.accepted,
         "rejected": result.rejected,
         "rejections": dict(result.reasons),
-        "complete": done is not None,
-        # Complete: orders over first placement -> last deadline stored. Capped: what got through so far.
-        "orders_per_s": round(result.placed / done if done else (last.stored or 0) / max(last.seconds, 1e-9), 1),
-        "seconds": round(done if done else last.seconds, 2),
+        "complete": result.stored_seconds is not None,
+        "orders_per_s": orders_per_s,
+        "seconds": seconds,
         "placing_seconds": round(result.placing_seconds, 2),
         "machine_busy": machine_busy,
         "services": per_service,
-        "servers_cpu_ms_per_order": {
-            name: round((after - servers_before[name]) * 1000 / max(result.answered, 1), 2) if after is not None and servers_before[name] is not None else None
-            for name, after in servers_after.items()
-        },
+        "servers_cpu_ms_per_order": _per_order_ms(servers_before, servers_after, result.answered),
         "timeline": [[s.seconds, s.answered, s.stored] for s in result.timeline],
     }
 

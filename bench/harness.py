@@ -14,25 +14,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from devtools.loadgen import Catalogue, OrderStream, System, launched, place_orders, seed_catalogue
+from devtools.loadgen import Catalogue, OrderStream, place_orders, seed_catalogue
+from devtools.system import PrivateSystem, Servers
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-@dataclass(frozen=True)
-class Servers:
-    kafka: str
-    postgres: str  # an administrative URL: every run creates and drops databases of its own
-
-
 def servers() -> Servers:
-    kafka, postgres = os.environ.get("KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("POSTGRES_URL")
-    if not (kafka and postgres):
+    """The servers named by the environment: a benchmark never guesses which cluster it measures."""
+    if not (os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("POSTGRES_URL")):
         raise SystemExit(
             "bench: set KAFKA_BOOTSTRAP_SERVERS and POSTGRES_URL (an administrative URL), "
             "or run `make bench`, which starts the local stack and sets both"
         )
-    return Servers(kafka, postgres)
+    return Servers.from_env()
 
 
 @dataclass(frozen=True)
@@ -65,16 +60,16 @@ FULL = Sizes(
 
 
 @contextlib.asynccontextmanager
-async def ready_system(servers: Servers, sizes: Sizes, *, instances: int = 1, warm_up: int = 60) -> AsyncIterator[tuple[System, OrderStream]]:
+async def ready_system(servers: Servers, sizes: Sizes, *, instances: int = 1, warm_up: int = 60) -> AsyncIterator[tuple[PrivateSystem, OrderStream]]:
     """The three services on fresh databases and topics with the catalogue of these sizes, warmed up by a
     few orders through the whole chain, so a measurement starts in steady state: consumer groups
     joined (a service says "started" before its groups have), connections open, statements prepared."""
-    async with launched(servers.kafka, servers.postgres, instances=instances, label="bench") as system:
+    async with PrivateSystem(servers, label="bench", instances=instances) as system:
         catalogue = Catalogue(seed=7, run=system.run, sellers=sizes.sellers, listings_per_seller=sizes.listings_per_seller)
         await seed_catalogue(system.databases["inventory"], catalogue)
         stream = OrderStream(catalogue, seed=7)
         warm = await place_orders(
-            servers.kafka, system.prefix, stream, orders=warm_up, settle=60, deadlines_url=system.databases["deadlines"], run=system.run
+            servers.kafka_bootstrap_servers, system.prefix, stream, orders=warm_up, settle=60, deadlines_url=system.databases["deadlines"], run=system.run
         )
         if warm.stored_seconds is None:
             raise RuntimeError(f"warm-up orders did not get through within 60s; see the service logs in {system.logs}")

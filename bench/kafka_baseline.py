@@ -65,18 +65,18 @@ async def relay(bootstrap: str, source: str, target: str, group: str, count: int
 async def measure(servers: Servers, messages: int, cap: float) -> dict[str, Any]:
     run = uuid.uuid4().hex[:8]
     source, target = f"bench-{run}.baseline.in", f"bench-{run}.baseline.out"
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers.kafka)
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers.kafka_bootstrap_servers)
     await admin.start()
     await admin.create_topics([NewTopic(t, PARTITIONS, 1) for t in (source, target)])
     # The same payloads the load generator places, so the bytes per record match the system's.
     stream = OrderStream(Catalogue(seed=7, run=run, sellers=1000, listings_per_seller=10), seed=7)
     payloads = [stream.next() for _ in range(messages)]
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.kafka_baseline", servers.kafka, source, target, f"bench-{run}.relay", str(messages),
+        sys.executable, "-m", "bench.kafka_baseline", servers.kafka_bootstrap_servers, source, target, f"bench-{run}.relay", str(messages),
         stdout=asyncio.subprocess.PIPE,
     )
-    reader = AIOKafkaConsumer(bootstrap_servers=servers.kafka, enable_auto_commit=False, auto_offset_reset="earliest")
-    send = producer(servers.kafka)
+    reader = AIOKafkaConsumer(bootstrap_servers=servers.kafka_bootstrap_servers, enable_auto_commit=False, auto_offset_reset="earliest")
+    send = producer(servers.kafka_bootstrap_servers)
     await reader.start()
     await send.start()
     try:

@@ -31,7 +31,7 @@ async def step(servers: Servers, sizes: Sizes, rate: float) -> dict[str, Any]:
 
     async with ready_system(servers, sizes) as (system, stream):
         result = await place_orders(
-            servers.kafka, system.prefix, stream, orders=int(rate * sizes.latency_seconds), rate=rate,
+            servers.kafka_bootstrap_servers, system.prefix, stream, orders=int(rate * sizes.latency_seconds), rate=rate,
             seconds=sizes.latency_seconds, settle=10, run=system.run, give_up_when=give_up, sample_every=0.25,
         )
     sustained = result.answered_seconds is not None and not any(backlogged(s) for s in result.timeline if s.seconds <= sizes.latency_seconds)

@@ -16,10 +16,8 @@ import argparse
 import cProfile
 import io
 import json
-import os
 import pstats
 import runpy
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,26 +27,19 @@ from pathlib import Path
 from asyncpg.connection import Connection
 
 from bench.harness import servers
-from devtools.launcher import REPO, ServiceProcess
-from devtools.loadgen import Catalogue, OrderStream, launched, place_orders, run_stoppable, seed_catalogue
+from devtools.launcher import REPO, ServiceProcess, run_stoppable
+from devtools.loadgen import Catalogue, OrderStream, place_orders, seed_catalogue
+from devtools.system import PrivateSystem
+from shared.contracts.topics import SERVICES
 
-SERVICES = ("inventory", "orders", "deadlines")
 PROFILES = Path(tempfile.gettempdir()) / "fulfil-profiles"  # where each profiled service writes its profile
 
 
 class ProfiledService(ServiceProcess):
     """The service run by this module's child mode; its profile is written when it stops cleanly (SIGTERM)."""
 
-    def start(self) -> None:
-        self._starts_seen = self.log().count('"event": "service.started"')
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bench.profile", "--child", self.name],
-                cwd=REPO,
-                env={**os.environ, **self.env},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "bench.profile", "--child", self.name]
 
 
 def count_statements(counts: Counter[str]) -> None:
@@ -130,11 +121,11 @@ def report(service: str, orders: int, top: int) -> str:
 async def main(args: argparse.Namespace) -> None:
     found = servers()
     PROFILES.mkdir(parents=True, exist_ok=True)
-    async with launched(found.kafka, found.postgres, process=ProfiledService, label="profile") as system:
+    async with PrivateSystem(found, label="profile", process=ProfiledService) as system:
         catalogue = Catalogue(seed=7, run=system.run, sellers=500, listings_per_seller=10)
         await seed_catalogue(system.databases["inventory"], catalogue)
         result = await place_orders(
-            found.kafka, system.prefix, OrderStream(catalogue, seed=7), orders=args.orders, rate=0, settle=300,
+            found.kafka_bootstrap_servers, system.prefix, OrderStream(catalogue, seed=7), orders=args.orders, rate=0, settle=300,
             deadlines_url=system.databases["deadlines"], run=system.run,
         )
     done = result.stored_seconds or float("nan")

@@ -24,7 +24,7 @@ from rich.table import Table
 
 from bench import deadlines, e2e_throughput, kafka_baseline, latency, scaling
 from bench.harness import FULL, QUICK, RESULTS, Sizes, machine, servers, write
-from devtools.loadgen import run_stoppable
+from devtools.launcher import run_stoppable
 
 BENCHMARKS: dict[str, ModuleType] = {
     "kafka_baseline": kafka_baseline,

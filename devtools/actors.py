@@ -8,20 +8,11 @@ from zoneinfo import ZoneInfo
 
 from devtools.kafka_io import Publisher, Tap
 from shared.clock import Clock
-from shared.contracts import commands, events
+from shared.contracts import commands
 from shared.contracts.envelope import Command, Message
-from shared.contracts.topics import INVENTORY_COMMANDS, ORDERS_COMMANDS, order_key
+from shared.contracts.topics import ANSWER_TYPES, INVENTORY_COMMANDS, ORDERS_COMMANDS, order_key
 
 UTC_ZONE = ZoneInfo("UTC")
-
-ANSWERS = (
-    events.ListingCreated,
-    events.ListingUpdated,
-    events.OrderAccepted,
-    events.OrderRejected,
-    events.ShipmentConfirmed,
-    events.CommandRejected,
-)
 
 
 class Marketplace:
@@ -36,7 +27,7 @@ class Marketplace:
         return self.clock.now().astimezone(self.zone).date()
 
     async def answer(self, command: Command, timeout: float = 60.0) -> Message:
-        [found] = await self.tap.wait_for(ANSWERS, lambda m: m.command_id == command.command_id, timeout=timeout)  # type: ignore[arg-type]
+        [found] = await self.tap.wait_for(ANSWER_TYPES, lambda m: m.command_id == command.command_id, timeout=timeout)  # type: ignore[arg-type]
         return found
 
     async def create_listing(self, seller: str, listing: str, quantity: int, production_days: int) -> Message:

@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from devtools.kafka_io import Publisher, Tap
-from devtools.launcher import REPO, ServiceProcess
-from devtools.storefront import Marketplace
+from devtools.launcher import REPO, ServiceProcess, run_stoppable, stop_all
+from devtools.storefront import SimulatedStorefront
+from devtools.system import Servers
 from shared.contracts import events
 from shared.contracts.envelope import Message
 from shared.contracts.topics import (
@@ -27,11 +28,10 @@ from shared.contracts.topics import (
     INVENTORY_EVENTS,
     ORDERS_COMMANDS,
     ORDERS_EVENTS,
+    SERVICES,
     order_key,
 )
 from shared.messaging.admin import BrokerUnavailable, ensure_topics
-
-SERVICES = ("inventory", "orders", "deadlines")
 
 
 def describe(message: Message) -> str | None:
@@ -53,7 +53,7 @@ def describe(message: Message) -> str | None:
 
 
 async def run(args: argparse.Namespace) -> int:
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
+    bootstrap = Servers.from_env().kafka_bootstrap_servers
     logs = Path(os.environ.get("STACK_DIR", REPO / ".stack")) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     try:
@@ -68,7 +68,7 @@ async def run(args: argparse.Namespace) -> int:
         if f"{name.upper()}_DATABASE_URL" in os.environ
     ] or [ServiceProcess(name, {}, logs / f"{name}.log") for name in SERVICES]
     run_id = uuid.uuid4().hex[:4]
-    market = Marketplace(seed=args.seed, run=run_id)
+    market = SimulatedStorefront(seed=args.seed, run=run_id)
     outcomes: Counter[str] = Counter()
 
     def narrate(_topic: str, message: Message) -> None:
@@ -107,8 +107,7 @@ async def run(args: argparse.Namespace) -> int:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(_counted(outcomes, ("order.accepted", "order.rejected"), placed), 30)
     finally:
-        for service in services:
-            service.stop()
+        stop_all(services)
         answered = outcomes["order.accepted"] + outcomes["order.rejected"]
         print(
             f"demo: {outcomes['order.accepted']} accepted, {outcomes['order.rejected']} rejected "
@@ -134,7 +133,7 @@ def main() -> None:
     if args.rate <= 0 or args.orders < 0:
         parser.error("--rate must be positive and --orders not negative")
     with contextlib.suppress(KeyboardInterrupt):
-        sys.exit(asyncio.run(run(args)))
+        sys.exit(run_stoppable(run(args)))
 
 
 if __name__ == "__main__":

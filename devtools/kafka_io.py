@@ -28,8 +28,10 @@ class Publisher:
     async def __aexit__(self, *exc: object) -> None:
         await self._producer.stop()
 
-    async def send(self, topic: Topic, key: str, message: Message, *, partition: int | None = None) -> None:
-        await self._producer.send_and_wait(self._prefix + topic.name, encode(message), key=key.encode(), partition=partition)
+    async def send(self, topic: Topic, key: str, message: Message, *, partition: int | None = None, headers: dict[str, str] | None = None) -> None:
+        """Publish one message; `headers` (a W3C `traceparent`, say) go with it."""
+        encoded = [(name, value.encode()) for name, value in (headers or {}).items()]
+        await self._producer.send_and_wait(self._prefix + topic.name, encode(message), key=key.encode(), partition=partition, headers=encoded)
 
     async def send_raw_record(self, record: ConsumerRecord) -> None:
         """Deliver a record again, exactly as it was: same topic, partition, key and bytes."""

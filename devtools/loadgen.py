@@ -19,35 +19,29 @@ import asyncio
 import contextlib
 import os
 import random
-import shutil
-import signal
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
-from devtools.launcher import ServiceProcess
+from devtools.launcher import run_stoppable
 from devtools.storefront import PRODUCTS
+from devtools.system import PrivateSystem, Servers, new_run_id
 from shared.contracts.commands import CreateListing, PlaceOrder
-from shared.contracts.topics import ALL_TOPICS, INVENTORY_COMMANDS, INVENTORY_EVENTS, ORDERS_COMMANDS, ORDERS_EVENTS, order_key
-from shared.messaging.admin import ensure_topics
+from shared.contracts.events import OrderAccepted
+from shared.contracts.topics import ANSWERS, INVENTORY_COMMANDS, INVENTORY_EVENTS, ORDERS_COMMANDS, ORDERS_EVENTS, order_key
 
-SERVICES = ("inventory", "orders", "deadlines")
-ANSWERS = {b"order.accepted": "accepted", b"order.rejected": "rejected"}
+# What answers an order (the registry's answer types), by the message_type header the relay sets.
+PLACE_ORDER_ANSWERS = {m.model_fields["type"].default.encode() for a in ANSWERS if a.command is PlaceOrder for m in a.messages}
+ACCEPTED = OrderAccepted.model_fields["type"].default.encode()
 LINE_COUNTS = ((1, 60), (2, 25), (3, 10), (4, 3), (6, 2))  # (lines, weight): most orders are one item
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -204,15 +198,17 @@ class _Answers:
             now = time.monotonic()
             for records in batches.values():
                 for record in records:
-                    kind = next((v for k, v in record.headers if k == "message_type"), None)
-                    outcome = ANSWERS.get(kind) if kind else None
-                    if outcome is None or not record.key.endswith(self._suffix) or record.key in self.answered_at:
-                        continue
-                    self.answered_at[record.key] = now
-                    if outcome == "accepted":
-                        self.accepted.append(record.key)
-                    else:
-                        self.reasons[orjson.loads(record.value)["reason"]] += 1
+                    self._note(record, now)
+
+    def _note(self, record: ConsumerRecord, now: float) -> None:
+        kind = next((v for k, v in record.headers if k == "message_type"), None)
+        if kind not in PLACE_ORDER_ANSWERS or not record.key.endswith(self._suffix) or record.key in self.answered_at:
+            return
+        self.answered_at[record.key] = now
+        if kind == ACCEPTED:
+            self.accepted.append(record.key)
+        else:
+            self.reasons[orjson.loads(record.value)["reason"]] += 1
 
 
 async def _stored(conn: asyncpg.Connection, run: str) -> int:
@@ -263,6 +259,118 @@ async def seed_catalogue(inventory_url: str, catalogue: Catalogue) -> float:
     return time.monotonic() - started
 
 
+@dataclass(frozen=True)
+class Pace:
+    """How a run places its orders: up to `orders` at `rate` a second (0: as fast as possible) for at
+    most `seconds`, then waits up to `settle` seconds for the answers and stored deadlines."""
+
+    orders: int
+    rate: float = 0.0
+    seconds: float = 120.0
+    settle: float = 120.0
+
+    def due(self, elapsed: float) -> int:
+        """How many orders should have been placed `elapsed` seconds into the run."""
+        return self.orders if self.rate <= 0 else min(self.orders, int(elapsed * self.rate) + 1)
+
+    def scheduled_at(self, start: float, number: int) -> float:
+        """When order `number` (from 0) is due: latency counts from here, not from when it was sent."""
+        return time.monotonic() if self.rate <= 0 else start + number / self.rate
+
+
+class _Placement:
+    """One run of place_orders: what was placed when, what was answered when, and samples of progress."""
+
+    def __init__(self, bootstrap: str, prefix: str, run: str, conn: asyncpg.Connection | None) -> None:
+        self.topic = prefix + ORDERS_COMMANDS.name
+        self.answers = _Answers(bootstrap, prefix, run)
+        self.send = producer(bootstrap)
+        self.conn = conn  # the deadlines database, when known; only watch() uses it
+        self.run = run
+        self.scheduled: dict[bytes, float] = {}  # order key -> when it was due
+        self.timeline: list[Sample] = []
+        self.stored: int | None = None
+        self.stored_before = 0  # an earlier (warm-up) run's orders
+        self.start = time.monotonic()
+        self.placing = True
+        self.gave_up = asyncio.Event()
+
+    async def open(self) -> None:
+        await self.answers.start()
+        await self.send.start()
+        self.stored_before = await _stored(self.conn, self.run) if self.conn is not None else 0
+        self.start = time.monotonic()
+
+    async def close(self) -> None:
+        await self.send.stop()
+        await self.answers.stop()
+        if self.conn is not None:
+            await self.conn.close()
+
+    def sample(self) -> Sample:
+        answered, accepted = len(self.answers.answered_at), len(self.answers.accepted)
+        seconds = round(time.monotonic() - self.start, 3)
+        return Sample(seconds, len(self.scheduled), answered, accepted, answered - accepted, self.stored)
+
+    async def watch(self, on_sample: Callable[[Sample], None] | None, give_up_when: Callable[[Sample], bool] | None, every: float) -> None:
+        """Sample progress; faster once placing is over, to time the end."""
+        while True:
+            if self.conn is not None:
+                self.stored = await _stored(self.conn, self.run) - self.stored_before
+            self.timeline.append(self.sample())
+            if on_sample:
+                on_sample(self.timeline[-1])
+            if give_up_when and give_up_when(self.timeline[-1]):
+                self.gave_up.set()
+            await asyncio.sleep(every if self.placing else 0.1)
+
+    async def place(self, stream: OrderStream, pace: Pace) -> None:
+        pending: list[asyncio.Future[object]] = []
+        while len(self.scheduled) < pace.orders and time.monotonic() - self.start < pace.seconds and not self.gave_up.is_set():
+            while len(self.scheduled) < pace.due(time.monotonic() - self.start):
+                key, value = stream.next()
+                at = pace.scheduled_at(self.start, len(self.scheduled))
+                pending.append(await self.send.send(self.topic, value, key=key.encode()))
+                self.scheduled[key.encode()] = at
+                if len(pending) >= 5_000:
+                    await asyncio.gather(*pending)
+                    pending.clear()
+            # Flat out, yield so the answers are read; at a rate, sleep until the next order is due.
+            next_due = pace.scheduled_at(self.start, len(self.scheduled)) if pace.rate > 0 else time.monotonic()
+            await asyncio.sleep(max(0.0, next_due - time.monotonic()))
+        await asyncio.gather(*pending)
+        self.placing = False
+
+    def _all_answered(self) -> bool:
+        return len(self.answers.answered_at) >= len(self.scheduled)
+
+    def _all_stored(self) -> bool:
+        return self.conn is None or (self.stored or 0) >= len(self.answers.accepted)
+
+    async def settle(self, seconds: float, result: LoadResult) -> None:
+        """Wait up to `seconds` for every answer and, given the deadlines database, every stored deadline."""
+        first = min(self.scheduled.values(), default=self.start)
+        give_up = time.monotonic() + seconds
+        while time.monotonic() < give_up and not self.gave_up.is_set():
+            if self._all_answered() and result.answered_seconds is None:
+                result.answered_seconds = max(self.answers.answered_at.values(), default=first) - first
+            if self._all_answered() and self._all_stored():
+                result.stored_seconds = time.monotonic() - first if self.conn is not None else None
+                return
+            await asyncio.sleep(0.02)
+
+    def fill(self, result: LoadResult) -> LoadResult:
+        first = min(self.scheduled.values(), default=self.start)
+        result.placed = len(self.scheduled)
+        result.placing_seconds = max(self.scheduled.values(), default=self.start) - first
+        result.timeline = [*self.timeline, self.sample()]
+        result.accepted = len(self.answers.accepted)
+        result.rejected = len(self.answers.answered_at) - result.accepted
+        result.reasons = self.answers.reasons
+        result.latencies = [self.answers.answered_at[key] - self.scheduled[key] for key in self.answers.accepted if key in self.scheduled]
+        return result
+
+
 async def place_orders(
     bootstrap: str,
     prefix: str,
@@ -283,185 +391,24 @@ async def place_orders(
     accepted order's deadlines. `give_up_when` ends the run early (a backlog that only grows, say).
     Latency counts from the order's scheduled time, so a slow send cannot hide a queue (no
     coordinated omission)."""
+    pace = Pace(orders, rate, seconds, settle)
+    placement = _Placement(bootstrap, prefix, run, await asyncpg.connect(deadlines_url) if deadlines_url else None)
     result = LoadResult()
-    answers = _Answers(bootstrap, prefix, run)
-    await answers.start()
-    follow = asyncio.create_task(answers.follow())
-    conn = await asyncpg.connect(deadlines_url) if deadlines_url else None
-    scheduled: dict[bytes, float] = {}
-    send = producer(bootstrap)
-    await send.start()
-    before = await _stored(conn, run) if conn is not None else 0  # an earlier (warm-up) run's orders
-    start = time.monotonic()
-    stored: int | None = None
-    gave_up = asyncio.Event()
-    placing = True
-
-    def sample() -> Sample:
-        accepted = len(answers.accepted)
-        return Sample(round(time.monotonic() - start, 3), len(scheduled), len(answers.answered_at), accepted, len(answers.answered_at) - accepted, stored)
-
-    async def watch() -> None:
-        # The only user of the deadlines connection; samples faster once placing is over, to time the end.
-        nonlocal stored
-        while True:
-            if conn is not None:
-                stored = await _stored(conn, run) - before
-            result.timeline.append(sample())
-            if on_sample:
-                on_sample(result.timeline[-1])
-            if give_up_when and give_up_when(result.timeline[-1]):
-                gave_up.set()
-            await asyncio.sleep(sample_every if placing else 0.1)
-
-    watcher = asyncio.create_task(watch())
+    tasks: list[asyncio.Task[None]] = []
     try:
-        topic = prefix + ORDERS_COMMANDS.name
-        pending: list[asyncio.Future[object]] = []
-        while len(scheduled) < orders and time.monotonic() - start < seconds and not gave_up.is_set():
-            due = orders if rate <= 0 else min(orders, int((time.monotonic() - start) * rate) + 1)
-            while len(scheduled) < due:
-                key, value = stream.next()
-                at = time.monotonic() if rate <= 0 else start + len(scheduled) / rate
-                pending.append(await send.send(topic, value, key=key.encode()))
-                scheduled[key.encode()] = at
-                if len(pending) >= 5_000:
-                    await asyncio.gather(*pending)
-                    pending.clear()
-            # Flat out, yield so the answers are read; at a rate, sleep until the next order is due.
-            await asyncio.sleep(0 if rate <= 0 else max(0.0, start + len(scheduled) / rate - time.monotonic()))
-        await asyncio.gather(*pending)
-        placing = False
-        first = min(scheduled.values(), default=start)
-        result.placed = len(scheduled)
-        result.placing_seconds = max(scheduled.values(), default=start) - first
-        give_up = time.monotonic() + settle
-        while time.monotonic() < give_up and not gave_up.is_set():
-            answered = len(answers.answered_at) >= result.placed
-            if answered and result.answered_seconds is None:
-                result.answered_seconds = max(answers.answered_at.values(), default=first) - first
-            if answered and (conn is None or (stored or 0) >= len(answers.accepted)):
-                result.stored_seconds = time.monotonic() - first if conn is not None else None
-                break
-            await asyncio.sleep(0.02)
+        await placement.open()
+        tasks = [asyncio.create_task(placement.answers.follow()), asyncio.create_task(placement.watch(on_sample, give_up_when, sample_every))]
+        await placement.place(stream, pace)
+        await placement.settle(pace.settle, result)
     finally:
-        for task in (watcher, follow):
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(watcher, follow, return_exceptions=True)
-        await send.stop()
-        await answers.stop()
-        if conn is not None:
-            await conn.close()
-    result.timeline.append(sample())
-    result.accepted = len(answers.accepted)
-    result.rejected = len(answers.answered_at) - result.accepted
-    result.reasons = answers.reasons
-    result.latencies = [answers.answered_at[key] - scheduled[key] for key in answers.accepted if key in scheduled]
-    return result
-
-
-# -------------------------------------------------------------------------- a private system
-
-
-def with_database(url: str, database: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
-
-
-@dataclass
-class System:
-    """Services running on databases and topics of their own, for one run."""
-
-    run: str
-    prefix: str
-    databases: dict[str, str]  # service -> URL
-    processes: list[ServiceProcess]
-    logs: Path
-
-    def of(self, service: str) -> list[ServiceProcess]:
-        return [p for p in self.processes if p.name == service]
-
-
-@contextlib.asynccontextmanager
-async def launched(
-    bootstrap: str,
-    admin_url: str,
-    *,
-    services: tuple[str, ...] = SERVICES,
-    instances: int = 1,
-    env: dict[str, str] | None = None,
-    label: str = "loadgen",
-    process: type[ServiceProcess] = ServiceProcess,
-    keep_logs: bool = False,
-) -> AsyncIterator[System]:
-    """Fresh databases and topics, `instances` processes of each service on them (one consumer group
-    per service), all started; afterwards the services stop and the databases and topics go, and
-    the services' logs too unless `keep_logs` or something failed.
-    `process` may be a ServiceProcess that runs the service differently (under a profiler, say)."""
-    run = uuid.uuid4().hex[:8]
-    prefix = f"{label}-{run}."
-    logs = Path(tempfile.gettempdir()) / f"fulfil-{label}-{run}"
-    logs.mkdir(parents=True)
-    admin = await asyncpg.connect(admin_url)
-    databases = {}
-    try:
-        for service in services:
-            name = f"{label}_{service}_{run}"
-            await admin.execute(f'create database "{name}"')
-            databases[service] = with_database(admin_url, name)
-        await ensure_topics(bootstrap, prefix=prefix)
-        common = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "TOPIC_PREFIX": prefix, **(env or {})}
-        processes = [
-            process(service, {**common, "DATABASE_URL": databases[service]}, logs / f"{service}-{i}.log")
-            for service in services
-            for i in range(instances)
-        ]
-        try:
-            for each in processes:
-                each.start()
-            for each in processes:
-                await each.wait_started()
-            yield System(run, prefix, databases, processes, logs)
-        except BaseException:
-            print(f"services' logs kept in {logs}", file=sys.stderr)
-            raise
-        finally:
-            for each in processes:
-                each.stop()
-        if not keep_logs:  # reached only when nothing failed; a million fired deadlines log hundreds of MB
-            shutil.rmtree(logs, ignore_errors=True)
-    finally:
-        for url in databases.values():
-            await admin.execute(f'drop database if exists "{urlsplit(url).path[1:]}" with (force)')
-        await admin.close()
-        await _delete_topics(bootstrap, prefix)
-
-
-async def _delete_topics(bootstrap: str, prefix: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics([prefix + t.name for t in ALL_TOPICS])
-    finally:
-        await admin.close()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await placement.close()
+    return placement.fill(result)
 
 
 # -------------------------------------------------------------------------- command line
-
-
-def run_stoppable(main: Coroutine[Any, Any, T]) -> T:
-    """asyncio.run, with SIGTERM handled like Ctrl-C: the coroutine is cancelled, so the services it
-    launched stop and their databases and topics are dropped instead of being left behind."""
-
-    async def guarded() -> T:
-        task = asyncio.current_task()
-        assert task is not None
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        return await main
-
-    try:
-        return asyncio.run(guarded())
-    except asyncio.CancelledError:
-        raise SystemExit(128 + signal.SIGTERM) from None
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -504,14 +451,14 @@ def _reporter(total: int) -> tuple[Callable[[Sample], None], Callable[[], None]]
 
 
 async def _run(args: argparse.Namespace) -> int:
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
+    servers = Servers.from_env()
+    bootstrap = servers.kafka_bootstrap_servers
     async with contextlib.AsyncExitStack() as stack:
         if args.external:
-            prefix, run, deadlines_url = os.environ.get("TOPIC_PREFIX", ""), uuid.uuid4().hex[:8], os.environ.get("DEADLINES_DATABASE_URL")
+            prefix, run, deadlines_url = os.environ.get("TOPIC_PREFIX", ""), new_run_id(), os.environ.get("DEADLINES_DATABASE_URL")
         else:
-            admin_url = os.environ.get("POSTGRES_URL", "postgresql://fulfil:fulfil@127.0.0.1:15432/postgres")
             print("loadgen: starting the three services on fresh databases and topics", flush=True)
-            system = await stack.enter_async_context(launched(bootstrap, admin_url, keep_logs=True))
+            system = await stack.enter_async_context(PrivateSystem(servers, label="loadgen", keep_logs=True))
             prefix, run, deadlines_url = system.prefix, system.run, system.databases["deadlines"]
             print(f"loadgen: services up (logs in {system.logs})", flush=True)
         catalogue = Catalogue(seed=args.seed, run=run, sellers=args.sellers, listings_per_seller=args.listings_per_seller)

@@ -22,7 +22,9 @@ class CatalogueListing:
     seller_id: str
 
 
-class Marketplace:
+class SimulatedStorefront:
+    """The demo's storefront and its sellers: a seeded catalogue of listings, then seeded orders for it."""
+
     def __init__(self, *, seed: int, run: str, sellers: int = 3, listings_per_seller: int = 4, storefront: str = "shop-1") -> None:
         self._random = random.Random(seed)
         self.run = run

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run a real Kafka broker and PostgreSQL server for development and tests, without Docker.
 
-Usage: python scripts/stack.py up | down | status | env | exec -- CMD ARGS... | crash kafka|postgres
+Usage: python scripts/stack.py up [kafka|postgres] | down [kafka|postgres] | status | env | exec -- CMD ARGS... | crash kafka|postgres
 
 `crash` is for fault tests: kafka gets SIGKILL, postgres an immediate shutdown (no checkpoint,
 crash recovery at the next start); `up` brings either back.
@@ -511,16 +511,27 @@ def stack_env(cfg: Config) -> dict[str, str]:
     return env
 
 
-def bring_up(cfg: Config, started: list[str]) -> None:
-    """Start both servers; names of the ones this call started are appended to `started` as it goes."""
+SERVERS = ("kafka", "postgres")
+
+
+def bring_up(cfg: Config, started: list[str], names: tuple[str, ...] = SERVERS) -> None:
+    """Start the servers; names of the ones this call started are appended to `started` as it goes."""
     with stack_lock(cfg):
-        if start_kafka(cfg):
+        if "kafka" in names and start_kafka(cfg):
             started.append("kafka")
-        if start_pg(cfg):
+        if "postgres" in names and start_pg(cfg):
             started.append("postgres")
 
 
-def bring_down(cfg: Config, names: tuple[str, ...] = ("kafka", "postgres")) -> None:
+def servers(args: list[str]) -> tuple[str, ...]:
+    """The servers named on the command line (all when none is named)."""
+    unknown = [a for a in args if a not in SERVERS]
+    if unknown:
+        raise StackError(f"unknown server {unknown[0]!r}: kafka or postgres")
+    return tuple(args) or SERVERS
+
+
+def bring_down(cfg: Config, names: tuple[str, ...] = SERVERS) -> None:
     with stack_lock(cfg):
         if "kafka" in names:
             stop_kafka(cfg)
@@ -578,9 +589,9 @@ def main(argv: list[str]) -> int:
     try:
         cfg = Config.from_env()
         if command == "up":
-            bring_up(cfg, [])
+            bring_up(cfg, [], servers(args))
         elif command == "down":
-            bring_down(cfg)
+            bring_down(cfg, servers(args))
         elif command == "status":
             status(cfg)
         elif command == "env":

@@ -1,9 +1,12 @@
-"""One clock for every service (T3).
+"""One clock per process (T3), built once from the settings and passed to whatever reads "now".
 
-Production reads the system clock. Tests and demos configure every process with the same
-anchor and speed, so all services agree on a shifted or accelerated "now" without patching:
+Production reads the system clock. Tests and demos give every process the same three settings, so
+all services compute the same shifted or accelerated instant without patching anything:
 
-    simulated_now = CLOCK_SIMULATED_ANCHOR + (real_now - CLOCK_REAL_ANCHOR) * CLOCK_SPEED
+    now = CLOCK_SIMULATED_ANCHOR + (system time - CLOCK_REAL_ANCHOR) * CLOCK_SPEED
+
+Both anchors are required for such a clock: an anchor defaulted to "when this process started" would
+differ between processes (10 ms apart at 200,000x is 33 simulated minutes), so settings refuse it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ from typing import Protocol
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
+    def at(self, real: datetime) -> datetime:
+        """What this clock reads when the system clock reads `real`."""
+        ...
+
     def real_seconds_until(self, instant: datetime) -> float:
         """Real seconds to wait until this clock reads `instant` (negative if it has passed)."""
         ...
@@ -25,13 +32,16 @@ class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
+    def at(self, real: datetime) -> datetime:
+        return real
+
     def real_seconds_until(self, instant: datetime) -> float:
         return (instant - self.now()).total_seconds()
 
 
 @dataclass(frozen=True)
 class ScaledClock:
-    """Simulated time that starts at `simulated_anchor` when real time is `real_anchor`."""
+    """Simulated time that reads `simulated_anchor` when the system clock reads `real_anchor`."""
 
     real_anchor: datetime
     simulated_anchor: datetime
@@ -44,29 +54,23 @@ class ScaledClock:
             raise ValueError("clock speed must be positive")
 
     def now(self) -> datetime:
-        elapsed = datetime.now(UTC) - self.real_anchor
-        return self.simulated_anchor + elapsed * self.speed
+        return self.at(datetime.now(UTC))
+
+    def at(self, real: datetime) -> datetime:
+        return self.simulated_anchor + (real - self.real_anchor) * self.speed
 
     def real_seconds_until(self, instant: datetime) -> float:
         return (instant - self.now()).total_seconds() / self.speed
 
 
 def make_clock(real_anchor: datetime | None, simulated_anchor: datetime | None, speed: float) -> Clock:
+    """The system clock when nothing is configured; otherwise the scaled clock of both anchors."""
     if real_anchor is None and simulated_anchor is None and speed == 1.0:
         return SystemClock()
-    now = datetime.now(UTC)
-    return ScaledClock(real_anchor or now, simulated_anchor or real_anchor or now, speed)
+    if real_anchor is None or simulated_anchor is None:
+        raise ValueError(
+            "a shifted or accelerated clock needs both CLOCK_REAL_ANCHOR and CLOCK_SIMULATED_ANCHOR, "
+            "so that every process computes the same instant"
+        )
+    return ScaledClock(real_anchor, simulated_anchor, speed)
 
-
-# The clock of this process: services set it once at start-up, so every "now" they read, including
-# the instant stamped on each event they emit, comes from the one configured clock (T3).
-_process_clock: Clock = SystemClock()
-
-
-def use_clock(clock: Clock) -> None:
-    global _process_clock
-    _process_clock = clock
-
-
-def now() -> datetime:
-    return _process_clock.now()

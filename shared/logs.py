@@ -13,6 +13,8 @@ def configure(service: str, level: str = "INFO") -> None:
     # FastStream logs every message at INFO; our own lines already name what happened.
     logging.getLogger("faststream").setLevel(logging.WARNING)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    # asyncpg's pool logs a traceback each time it fails to reconnect; our rate-limited lines say it once.
+    logging.getLogger("asyncpg").setLevel(logging.ERROR)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -1,181 +1,356 @@
-"""Wiring one service process: database, migrations, topics, subscribers and the outbox relay.
+"""Running one service process: database, migrations, topics, subscribers, the outbox relay and the
+service's background jobs, started in that order and stopped in reverse.
 
-Each service hands this its name, settings, migrations folder and what to apply for each topic
-it reads; everything else about running on Kafka and PostgreSQL is the same for all three.
+Each service describes itself with a `Service` (its name, settings, clock, migrations, dispatch
+tables, unit of work and background jobs, built once in its app.py); everything else about running
+on Kafka and PostgreSQL is the same for all of them and lives here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
+from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from pydantic import ValidationError
 
-from shared.clock import use_clock
-from shared.contracts.topics import MAX_MESSAGE_BYTES, Topic
+from shared import tracing
+from shared.clock import Clock
+from shared.contracts.topics import consumer_group, topics_read_by
+from shared.http import HttpServer, HttpUnavailable, asgi_app
 from shared.logs import configure, get_logger
-from shared.messaging.admin import BrokerUnavailable, ensure_topics
+from shared.messaging.admin import BrokerUnavailable, ensure_topics, retention_ms
 from shared.messaging.broker import make_broker
-from shared.messaging.consumer import Answers, Apply, Pipeline
+from shared.messaging.consumer import Pipeline
+from shared.messaging.dispatch import Routes, wiring_problems
+from shared.messaging.failures import Backoff, RateLimitedLog, Stopping, is_transient
+from shared.messaging.producer import Producer
 from shared.messaging.relay import OutboxRelay
-from shared.messaging.security import aiokafka_options
+from shared.messaging.work import UnitOfWork
+from shared.metrics import CONSUMER_LAG, OUTBOX_BACKLOG, OUTBOX_OLDEST_SECONDS, PRUNED
 from shared.settings import ServiceSettings
 from shared.storage.database import DatabaseUnavailable, create_pool, describe
 from shared.storage.migrate import MigrationError, migrate
+from shared.storage.retention import SHARED_TABLES, prune
 
 log = get_logger()
 
 
 @dataclass(frozen=True)
-class Subscription:
-    topic: Topic
-    apply: Apply
-    answers: Answers | None = None
+class Resources:
+    """What a running service hands its background jobs."""
+
+    pool: asyncpg.Pool
+    producer: Producer
+    stopping: asyncio.Event  # set when the service begins to stop
 
 
-@dataclass
+BackgroundJob = Callable[[Resources], Awaitable[None]]
+# Sets the service's own gauges from its database when /metrics is scraped (shared/metrics.py).
+Gauges = Callable[[asyncpg.Connection], Awaitable[None]]
+
+
+class WiringError(RuntimeError):
+    """The service's dispatch tables disagree with the topic registry: it must not start."""
+
+
+class RetentionTooShort(RuntimeError):
+    """Bookkeeping would be pruned while the records it guards against can still be redelivered."""
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     settings: ServiceSettings
+    clock: Clock  # the one clock of the process (T3)
     migrations: Path
-    subscriptions: list[Subscription]
-    background: list[Callable[[asyncpg.Pool], Awaitable[None]]] = field(default_factory=list)
+    routes: tuple[Routes, ...]
+    work: Callable[[Clock], UnitOfWork]  # a fresh unit of work for each consuming transaction
+    background: tuple[BackgroundJob, ...] = ()
+    gauges: Gauges | None = None
+    # Its own bookkeeping tables pruned like the inbox (table -> the column saying when a row was written).
+    bookkeeping: dict[str, str] = field(default_factory=dict)
 
     def app(self) -> FastStream:
-        use_clock(self.settings.clock())
+        """The FastStream application of this service; raises WiringError before touching anything."""
+        return self._assemble()[0]
+
+    def _assemble(self) -> tuple[FastStream, _Running]:
+        problems = wiring_problems(self.name, self.routes)
+        if problems:
+            raise WiringError("; ".join(problems))
+        running = _Running(self)
         broker = make_broker(self.settings.kafka_bootstrap_servers, self.name, self.settings)
-        prefix = self.settings.topic_prefix
-        pipelines: dict[str, Pipeline] = {}
-        tasks: list[asyncio.Task[Any]] = []
-        producers: list[AIOKafkaProducer] = []
-        pool_box: list[asyncpg.Pool] = []
-
-        # Subscribers are declared now; their pipelines need the pool, so they are bound at start-up.
-        for sub in self.subscriptions:
-            self._subscribe(broker, sub.topic, pipelines, prefix)
-
+        for routes in self.routes:
+            _subscribe(broker, self, routes, running)
         app = FastStream(broker)
+        app.on_startup(running.open_storage)
+        app.after_startup(running.start_background)
+        app.on_shutdown(running.stop_background)
+        app.after_shutdown(running.close_storage)
+        return app, running
 
-        @app.on_startup
-        async def start_storage() -> None:
-            pool = await create_pool(self.settings.database_url, timeout=self.settings.startup_timeout_seconds)
-            pool_box.append(pool)
-            async with pool.acquire() as conn:
-                applied = await migrate(conn, self.name, self.migrations)
-            log.info("service.migrated", database=describe(self.settings.database_url), applied=applied)
-            await ensure_topics(
-                self.settings.kafka_bootstrap_servers,
-                prefix=self.settings.topic_prefix,
-                replication_factor=self.settings.topic_replication_factor,
-                timeout=self.settings.startup_timeout_seconds,
-                security=self.settings,
-            )
-            for sub in self.subscriptions:
-                pipelines[sub.topic.name] = Pipeline(self.name, sub.topic, pool, sub.apply, sub.answers)
-
-        @app.after_startup
-        async def start_background() -> None:
-            pool = pool_box[0]
-            # The relay publishes with a plain aiokafka producer: the outbox rows are already bytes, and
-            # FastStream's per-message publishing path cost more than the send itself (bench/, profile).
-            producer = AIOKafkaProducer(
-                bootstrap_servers=self.settings.kafka_bootstrap_servers,
-                client_id=f"{self.name}-relay",
-                acks="all",
-                enable_idempotence=True,  # retries neither duplicate nor reorder within a partition
-                linger_ms=2,
-                max_request_size=MAX_MESSAGE_BYTES,  # a dead letter wraps a whole record
-                **aiokafka_options(self.settings),
-            )
-            await producer.start()
-            producers.append(producer)
-
-            async def enqueue(topic: str, key: bytes, payload: bytes, headers: dict[str, str], partition: int | None) -> Any:
-                encoded = [(name, value.encode()) for name, value in headers.items()]
-                return await producer.send(prefix + topic, payload, key=key, partition=partition, headers=encoded)
-
-            relay = OutboxRelay(pool, enqueue, poll_seconds=self.settings.outbox_poll_seconds)
-            tasks.append(asyncio.create_task(_supervised("outbox_relay", relay.run)))
-            for job in self.background:
-                tasks.append(asyncio.create_task(_supervised(job.__name__, lambda job=job: job(pool))))
-            log.info("service.started", kafka=self.settings.kafka_bootstrap_servers, zone=self.settings.marketplace_timezone)
-
-        @app.on_shutdown
-        async def stop_background() -> None:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
+    async def serve(self) -> None:
+        """Run until SIGTERM or SIGINT, with the HTTP surface (health, metrics) up from the first moment."""
+        app, running = self._assemble()
+        http = HttpServer(asgi_app(running.readiness, running.refresh_gauges), self.settings.http_host, self.settings.http_port)
+        running.http_port = http.port
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await http.start()
+        try:
+            starting = asyncio.create_task(app.start())
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if starting.done():
+                starting.result()  # a start-up error ends the process here, with its one line
+                await stopping
+            else:
+                starting.cancel()  # asked to stop while still starting (waiting for the database, say)
                 with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            for producer in producers:
-                await producer.stop()
-
-        @app.after_shutdown
-        async def close_storage() -> None:
-            for pool in pool_box:
-                await pool.close()
-            log.info("service.stopped")
-
-        return app
-
-    def _subscribe(self, broker: KafkaBroker, topic: Topic, pipelines: dict[str, Pipeline], prefix: str) -> None:
-        async def handle(body: list[bytes], message: KafkaMessage) -> None:
-            # The records themselves (bytes, topic, partition, offset), in the order they were read.
-            await pipelines[topic.name].handle(message.raw_message)
-
-        broker.subscriber(
-            prefix + topic.name,
-            group_id=f"{prefix}{self.name}.{topic.name}",  # one group per service and subscription
-            group_instance_id=self.settings.kafka_group_instance_id,
-            session_timeout_ms=self.settings.kafka_session_timeout_ms,
-            heartbeat_interval_ms=self.settings.kafka_session_timeout_ms // 3,
-            auto_offset_reset="earliest",  # a new group must not skip what was published before it joined
-            batch=True,  # records are applied a batch per transaction (shared/messaging/consumer.py)
-            max_records=self.settings.consume_batch_size,
-            ack_policy=AckPolicy.NACK_ON_ERROR,  # commit after success; retry (never skip) on failure
-            title=f"{self.name}:{topic.name}",
-        )(handle)
+                    await starting
+        finally:
+            with contextlib.suppress(Exception):
+                await app.stop()
+            await http.stop()
 
 
-async def _supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:
-    """Keep a background loop alive: log a crash and start it again after a pause."""
+class _Running:
+    """The parts of a service that exist only while it runs."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.stopping = asyncio.Event()
+        self.pool: asyncpg.Pool | None = None
+        self.producer: Producer | None = None
+        self.pipelines: dict[str, Pipeline] = {}
+        self.tasks: dict[str, asyncio.Task[Any]] = {}
+        self.subscribers: dict[str, Any] = {}  # topic -> FastStream subscriber (its consumer: lag)
+        self.assigned: dict[str, bool] = {r.topic.name: False for r in service.routes}  # joined its group
+        self.started = False
+        self.http_port: int | None = None
+
+    async def open_storage(self) -> None:
+        settings = self.service.settings
+        self.pool = await create_pool(settings.database_url, timeout=settings.startup_timeout_seconds)
+        async with self.pool.acquire() as conn:
+            applied = await migrate(conn, self.service.name, self.service.migrations)
+        log.info("service.migrated", database=describe(settings.database_url), applied=applied)
+        await ensure_topics(
+            settings.kafka_bootstrap_servers,
+            prefix=settings.topic_prefix,
+            replication_factor=settings.topic_replication_factor,
+            timeout=settings.startup_timeout_seconds,
+            security=settings,
+        )
+        await self._check_retention()
+        backoff = Backoff(max_seconds=settings.retry_max_seconds)
+        for routes in self.service.routes:
+            self.pipelines[routes.topic.name] = Pipeline(
+                self.service.name,
+                routes,
+                self.pool,
+                lambda: self.service.work(self.service.clock),
+                stopping=self.stopping,
+                attempts=settings.processing_attempts,
+                backoff=backoff,
+            )
+
+    async def _check_retention(self) -> None:
+        settings = self.service.settings
+        names = [settings.topic_prefix + t.name for t in topics_read_by(self.service.name)]
+        kept = await retention_ms(settings.kafka_bootstrap_servers, names, timeout=settings.startup_timeout_seconds, security=settings)
+        longest = max(kept.items(), key=lambda item: item[1] if item[1] >= 0 else float("inf"))
+        if longest[1] < 0 or timedelta(milliseconds=longest[1]) >= settings.bookkeeping_retention:
+            kept_for = "forever" if longest[1] < 0 else f"for {timedelta(milliseconds=longest[1])}"
+            raise RetentionTooShort(
+                f"BOOKKEEPING_RETENTION ({settings.bookkeeping_retention}) must exceed the retention of the topics it reads: "
+                f"{longest[0]} keeps records {kept_for}, and a record redelivered after its inbox row was pruned would apply twice"
+            )
+
+    async def _prune(self) -> None:
+        """Prune bookkeeping in the background: the inbox, answered commands and the service's own tables."""
+        settings = self.service.settings
+        assert self.pool is not None
+        while True:
+            deleted = await prune(self.pool, SHARED_TABLES | self.service.bookkeeping, settings.bookkeeping_retention, settings.retention_batch_size)
+            for table, count in deleted.items():
+                PRUNED.labels(self.service.name, table).inc(count)
+            if any(deleted.values()):
+                log.info("retention.pruned", **deleted)
+            await asyncio.sleep(settings.retention_interval_seconds)
+
+    async def start_background(self) -> None:
+        assert self.pool is not None
+        self.producer = Producer(self.service.settings, f"{self.service.name}-relay")
+        await self.producer.start()
+        relay = OutboxRelay(self.pool, self.producer.send, service=self.service.name, poll_seconds=self.service.settings.outbox_poll_seconds)
+        self.tasks["outbox_relay"] = asyncio.create_task(_supervised("outbox_relay", relay.run, self.stopping))
+        self.tasks["retention"] = asyncio.create_task(_supervised("retention", self._prune, self.stopping))
+        resources = Resources(self.pool, self.producer, self.stopping)
+        for job in self.service.background:
+            self.tasks[job.__name__] = asyncio.create_task(_supervised(job.__name__, lambda job=job: job(resources), self.stopping))
+        self.started = True
+        settings = self.service.settings
+        http = f"{settings.http_host}:{self.http_port}" if self.http_port is not None else None
+        log.info("service.started", kafka=settings.kafka_bootstrap_servers, zone=settings.marketplace_timezone, http=http)
+
+    async def stop_background(self) -> None:
+        # First, so that consumers retrying a failure give up now instead of at the broker's timeout.
+        self.stopping.set()
+        for task in self.tasks.values():
+            task.cancel()
+        for task in self.tasks.values():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.producer is not None:
+            await self.producer.stop()
+
+    async def close_storage(self) -> None:
+        if self.pool is not None:
+            try:
+                await asyncio.wait_for(self.pool.close(), 5)
+            except TimeoutError:
+                self.pool.terminate()  # a connection stuck on an unreachable server
+        log.info("service.stopped")
+
+    async def handle(self, topic: str, records: Sequence[ConsumerRecord]) -> None:
+        await self.pipelines[topic].handle(records)
+        self._record_lag(topic, records)
+
+    def _record_lag(self, topic: str, records: Sequence[ConsumerRecord]) -> None:
+        consumer = getattr(self.subscribers.get(topic), "consumer", None)
+        if consumer is None:
+            return
+        last: dict[int, int] = {}
+        for record in records:
+            last[record.partition] = record.offset
+        for partition, offset in last.items():
+            with contextlib.suppress(Exception):  # not assigned any more (a rebalance): no figure
+                highwater = consumer.highwater(TopicPartition(records[0].topic, partition))
+                if highwater is not None:
+                    CONSUMER_LAG.labels(self.service.name, topic, str(partition)).set(max(highwater - offset - 1, 0))
+
+    # -- health and metrics
+
+    async def readiness(self) -> tuple[bool, dict[str, str]]:
+        """Ready: started (database migrated, topics there), the database and Kafka answer, every consumer
+        joined its group, and the relay and the background loops run."""
+        checks = {"started": "ok" if self.started else "starting"}
+        checks["database"] = "ok" if await self._database_answers() else "not answering"
+        checks["kafka"] = "ok" if self.producer is not None and await self.producer.reachable() else "not answering"
+        for topic, joined in self.assigned.items():
+            checks[f"consumer {topic}"] = "ok" if joined else "not in its group yet"
+        for name, task in self.tasks.items():
+            checks[name] = "ok" if not task.done() else "stopped"
+        return all(v == "ok" for v in checks.values()), checks
+
+    async def _database_answers(self) -> bool:
+        if self.pool is None:
+            return False
+        try:
+            async with asyncio.timeout(2):
+                async with self.pool.acquire() as conn:
+                    await conn.fetchval("select 1")
+            return True
+        except Exception:
+            return False
+
+    async def refresh_gauges(self) -> None:
+        if self.pool is None:
+            return
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow("select count(*) as rows, extract(epoch from now() - min(created_at)) as oldest from outbox")
+            OUTBOX_BACKLOG.labels(self.service.name).set(row["rows"])
+            OUTBOX_OLDEST_SECONDS.labels(self.service.name).set(float(row["oldest"] or 0))
+            if self.service.gauges is not None:
+                await self.service.gauges(conn)
+
+
+class _Membership(ConsumerRebalanceListener):
+    """Tells readiness whether a consumer holds its place in its group."""
+
+    def __init__(self, running: _Running, topic: str) -> None:
+        self._running, self._topic = running, topic
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        self._running.assigned[self._topic] = False
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        self._running.assigned[self._topic] = True  # possibly none, when a group has more members than partitions
+
+
+def _subscribe(broker: KafkaBroker, service: Service, routes: Routes, running: _Running) -> None:
+    settings = service.settings
+    name = routes.topic.name
+
+    async def handle(body: list[bytes], message: KafkaMessage) -> None:
+        # The records themselves (bytes, headers, partition, offset), in the order they were read.
+        await running.handle(name, message.raw_message)
+
+    subscriber = broker.subscriber(
+        settings.topic_prefix + name,
+        group_id=consumer_group(service.name, routes.topic, settings.topic_prefix),
+        group_instance_id=settings.kafka_group_instance_id,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=settings.kafka_session_timeout_ms // 3,
+        auto_offset_reset="earliest",  # a new group must not skip what was published before it joined
+        batch=True,  # records are applied a batch per transaction (shared/messaging/consumer.py)
+        max_records=settings.consume_batch_size,
+        ack_policy=AckPolicy.NACK_ON_ERROR,  # commit after success; a stopped batch is not committed
+        listener=_Membership(running, name),
+        title=f"{service.name}:{name}",
+    )
+    subscriber(handle)
+    running.subscribers[name] = subscriber
+
+
+async def _supervised(name: str, run: Callable[[], Awaitable[None]], stopping: asyncio.Event) -> None:
+    """Keep a background loop alive: a transient failure (the database or broker away) is retried with
+    backoff and a rate-limited line, anything else is logged with its traceback and restarted."""
+    backoff, quiet = Backoff(max_seconds=5.0), RateLimitedLog()
+    attempt = 0
     while True:
         try:
             await run()
             return
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("service.background_crashed", task=name)
-            await asyncio.sleep(1.0)
-
-
-def configuration_error(exc: ValidationError) -> str:
-    """One line naming each bad environment variable."""
-    problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
-    return f"configuration error: {problems}"
+        except Exception as exc:
+            task = asyncio.current_task()
+            if stopping.is_set() or (task is not None and task.cancelling()):
+                raise asyncio.CancelledError from exc  # stopping: never swallow the cancellation
+            attempt += 1
+            if is_transient(exc):
+                quiet.warning("service.background_retrying", task=name, error=repr(exc)[:300])
+            else:
+                log.exception("service.background_crashed", task=name)
+            try:
+                await backoff.wait(attempt, stopping)
+            except Stopping:
+                return
 
 
 def main(build: Callable[[], Service]) -> None:
     """Run a service until SIGINT/SIGTERM; configuration and connection problems end in one line."""
-    try:
-        service = build()
-    except ValidationError as exc:
-        sys.exit(configuration_error(exc))
+    service = build()
     configure(service.name, service.settings.log_level)
+    tracing.configure(service.name, service.settings.traces_file)
     try:
-        asyncio.run(service.app().run())
-    except (DatabaseUnavailable, BrokerUnavailable, MigrationError) as exc:
+        asyncio.run(service.serve())
+    except (DatabaseUnavailable, BrokerUnavailable, MigrationError, WiringError, RetentionTooShort, HttpUnavailable) as exc:
         sys.exit(f"{service.name}: {exc}")
     except KeyboardInterrupt:
         pass
+    finally:
+        tracing.shutdown()

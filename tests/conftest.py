@@ -1,17 +1,25 @@
-"""Fixtures shared by every test layer. Real-service fixtures live in tests/integration and tests/e2e."""
+"""Fixtures shared by every test layer. Real-service fixtures live in tests/integration and tests/e2e;
+what they start comes from the private-system harness (devtools/system.py)."""
 
 from __future__ import annotations
 
-import contextlib
-import uuid
+import signal
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from shared.contracts.topics import SERVICES
-from shared.messaging.admin import ensure_topics
-from tests.support.databases import create_database, drop_database
+from devtools.system import database_names, fresh_databases, fresh_topics, new_run_id
 from tests.support.infra import Infra, real_services
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """SIGTERM (a CI runner giving up, `kill`) ends the run like Ctrl-C: fixtures are torn down, so the
+    services stop and the databases go, instead of pytest dying where it stands."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 @pytest.fixture(scope="session")
@@ -26,40 +34,20 @@ def infra() -> Iterator[Infra]:
         pytest.fail(problem, pytrace=False)
 
 
-def new_run_id() -> str:
-    return uuid.uuid4().hex[:10]
-
-
-async def topics_of_their_own(infra: Infra, run_id: str) -> str:
-    """A topic prefix for one test (or module), its topics created before anything reads them."""
-    prefix = f"test-{run_id}."
-    await ensure_topics(infra.kafka_bootstrap_servers, prefix=prefix)
-    return prefix
-
-
-@contextlib.asynccontextmanager
-async def databases_of_their_own(infra: Infra, run_id: str) -> AsyncIterator[dict[str, str]]:
-    """A fresh database for each service, dropped afterwards."""
-    names = {service: f"{service}_{run_id}" for service in SERVICES}
-    urls = {service: await create_database(infra.postgres_url, name) for service, name in names.items()}
-    try:
-        yield urls
-    finally:
-        for name in names.values():
-            await drop_database(infra.postgres_url, name)
-
-
 @pytest.fixture
 def run_id() -> str:
     return new_run_id()
 
 
 @pytest.fixture
-async def topic_prefix(infra: Infra, run_id: str) -> str:
-    return await topics_of_their_own(infra, run_id)
+async def topic_prefix(infra: Infra, run_id: str) -> AsyncIterator[str]:
+    """A topic prefix for one test, its topics created before anything reads them, deleted after."""
+    async with fresh_topics(infra.kafka_bootstrap_servers, f"test-{run_id}.") as prefix:
+        yield prefix
 
 
 @pytest.fixture
 async def service_databases(infra: Infra, run_id: str) -> AsyncIterator[dict[str, str]]:
-    async with databases_of_their_own(infra, run_id) as urls:
+    """A fresh database for each service, dropped afterwards."""
+    async with fresh_databases(infra.postgres_url, database_names("test", run_id)) as urls:
         yield urls

@@ -1,82 +1,145 @@
-"""Deadlines' SQL: timers and the orders watermarks. Every function runs inside the caller's transaction."""
+"""Deadlines' SQL: the unit of work of one consuming transaction (timers stored, voided; watermarks
+advanced), and the timer loop's claims. The invariants are in docs/architecture.md ("Timers")."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
 
 from services.deadlines.domain import Timer
+from shared.clock import Clock
+from shared.contracts import events
+from shared.contracts.envelope import Message
+from shared.contracts.topics import order_key
+from shared.messaging.work import UnitOfWork
+from shared.metrics import TIMERS_DUE, TIMERS_PENDING, WATERMARK_AGE
+from shared.tracing import current_traceparent
 
 NOTIFY_CHANNEL = "deadlines"
+_TIMER_COLUMNS = "storefront_id, order_id, seller_id, kind, due_date, deadline, due_at, status"
 
 
-async def add_timer(conn: asyncpg.Connection, timer: Timer, orders_partition: int) -> bool:
-    """Store a timer; False if the order already has it (timers never move: R4, R7)."""
-    inserted = await conn.fetchval(
-        """insert into deadlines (storefront_id, order_id, seller_id, kind, due_date, due_at, orders_partition)
-           values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing returning true""",
-        timer.storefront_id,
-        timer.order_id,
-        timer.seller_id,
-        timer.kind,
-        timer.due_date,
-        timer.due_at,
-        orders_partition,
-    )
-    return bool(inserted)
+def _timer(row: asyncpg.Record) -> Timer:
+    return Timer(row["storefront_id"], row["order_id"], row["seller_id"], row["kind"], row["due_date"], row["deadline"], row["due_at"], row["status"])
 
 
-async def void_timers(conn: asyncpg.Connection, storefront_id: str, order_id: str, *, due_after: datetime | None) -> list[str]:
-    """Void the order's pending timers (those due after `due_after`, when given); returns their kinds."""
+class DeadlinesWork(UnitOfWork):
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock)
+        self._timers: dict[str, list[Timer]] = {}  # order key -> its timers, as loaded or changed
+        self._new: dict[tuple[str, str], tuple[int, str | None]] = {}  # (order key, kind) stored by this batch -> (partition, traceparent)
+        self._changed: dict[tuple[str, str], None] = {}  # (order key, kind) of loaded timers changed
+        self.watermarks: dict[int, datetime] = {}  # partition -> the latest watermark this batch read
+
+    async def load(self, conn: asyncpg.Connection, batch: Sequence[Message]) -> None:
+        about = sorted(
+            {(m.storefront_id, m.order_id) for m in batch if isinstance(m, (events.ShipmentConfirmed, events.OrderCancelled))}
+        )
+        if not about:
+            return
+        rows = await conn.fetch(
+            f"""select {_TIMER_COLUMNS} from deadlines d join unnest($1::text[], $2::text[]) as k(storefront_id, order_id)
+                  using (storefront_id, order_id)
+                order by storefront_id, order_id, kind for update of d""",
+            [k[0] for k in about],
+            [k[1] for k in about],
+        )
+        for row in rows:
+            self._timers.setdefault(order_key(row["storefront_id"], row["order_id"]), []).append(_timer(row))
+
+    # -- what the use cases change
+
+    def timers_of(self, storefront_id: str, order_id: str) -> list[Timer]:
+        return list(self._timers.get(order_key(storefront_id, order_id), []))
+
+    def store(self, timers: list[Timer], orders_partition: int) -> list[Timer]:
+        """Store an order's timers; those it already has stay as they are (timers never move: R4, R7).
+        Each remembers the trace it was stored in: firing it continues that trace."""
+        traceparent = current_traceparent()
+        stored = []
+        for timer in timers:
+            key = order_key(timer.storefront_id, timer.order_id)
+            known = self._timers.setdefault(key, [])
+            if any(t.kind == timer.kind for t in known):
+                continue
+            known.append(timer)
+            self._new[(key, timer.kind)] = (orders_partition, traceparent)
+            stored.append(timer)
+        return stored
+
+    def update(self, timers: list[Timer]) -> None:
+        for timer in timers:
+            key = order_key(timer.storefront_id, timer.order_id)
+            self._timers[key] = [timer if t.kind == timer.kind else t for t in self._timers[key]]
+            if (key, timer.kind) not in self._new:
+                self._changed[(key, timer.kind)] = None
+
+    def advance_watermark(self, partition: int, as_of: datetime) -> None:
+        self.watermarks[partition] = max(as_of, self.watermarks.get(partition, as_of))
+
+    # -- written back
+
+    async def save(self, conn: asyncpg.Connection) -> None:
+        await self._insert_new(conn)
+        changed = [t for key, kind in self._changed for t in self._timers[key] if t.kind == kind]
+        if changed:
+            await conn.execute(
+                """update deadlines d set status = t.status
+                   from unnest($1::text[], $2::text[], $3::text[], $4::text[]) as t(storefront_id, order_id, kind, status)
+                   where d.storefront_id = t.storefront_id and d.order_id = t.order_id and d.kind = t.kind and d.status = 'pending'""",
+                [t.storefront_id for t in changed],
+                [t.order_id for t in changed],
+                [t.kind for t in changed],
+                [t.status for t in changed],
+            )
+        if self.watermarks:
+            await conn.execute(
+                """insert into watermarks (orders_partition, as_of) select * from unnest($1::int[], $2::timestamptz[])
+                   on conflict (orders_partition) do update set as_of = greatest(watermarks.as_of, excluded.as_of)""",
+                list(self.watermarks),
+                list(self.watermarks.values()),
+            )
+        if self._new or self.watermarks:
+            # Wake the timer loop at commit: a new timer or watermark may change what is due.
+            await conn.execute("select pg_notify($1, '')", NOTIFY_CHANNEL)
+
+    async def _insert_new(self, conn: asyncpg.Connection) -> None:
+        new = [(t, *self._new[(key, t.kind)]) for key, kind in self._new for t in self._timers[key] if t.kind == kind]
+        if not new:
+            return
+        await conn.execute(
+            f"""insert into deadlines ({_TIMER_COLUMNS}, orders_partition, traceparent)
+                select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[], $6::timestamptz[],
+                                     $7::timestamptz[], $8::text[], $9::int[], $10::text[])
+                on conflict do nothing""",
+            *(list(column) for column in zip(*((*_values(t), partition, parent) for t, partition, parent in new), strict=True)),
+        )
+
+
+def _values(timer: Timer) -> tuple[object, ...]:
+    return (timer.storefront_id, timer.order_id, timer.seller_id, timer.kind, timer.due_date, timer.deadline, timer.due_at, timer.status)
+
+
+async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[tuple[Timer, str | None]]:
+    """Lock up to `limit` timers that may fire now. This query IS the firing rule (R11-R13, R15, S4):
+    a pending timer fires once its instant has passed on the service's clock AND the orders watermark
+    of its order's partition has passed it too (every confirmation accepted before it has been applied
+    here by then). SKIP LOCKED lets several instances claim disjoint timers; the caller marks them
+    fired in the same transaction, so no timer fires twice. Each comes with the trace context it was
+    stored in."""
     rows = await conn.fetch(
-        """update deadlines set status = 'void'
-           where storefront_id = $1 and order_id = $2 and status = 'pending' and ($3::timestamptz is null or due_at > $3)
-           returning kind""",
-        storefront_id,
-        order_id,
-        due_after,
-    )
-    return [row["kind"] for row in rows]
-
-
-async def fired_before(conn: asyncpg.Connection, storefront_id: str, order_id: str, confirmed_at: datetime) -> list[str]:
-    """Timers that fired although due after `confirmed_at`: R15 says this never happens."""
-    rows = await conn.fetch(
-        "select kind from deadlines where storefront_id = $1 and order_id = $2 and status = 'fired' and due_at > $3",
-        storefront_id,
-        order_id,
-        confirmed_at,
-    )
-    return [row["kind"] for row in rows]
-
-
-async def advance_watermark(conn: asyncpg.Connection, orders_partition: int, as_of: datetime) -> None:
-    await conn.execute(
-        """insert into watermarks (orders_partition, as_of) values ($1, $2)
-           on conflict (orders_partition) do update set as_of = greatest(watermarks.as_of, excluded.as_of)""",
-        orders_partition,
-        as_of,
-    )
-
-
-async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[Timer]:
-    """Lock up to `limit` timers that may fire now (R15: past due and past their partition's watermark).
-
-    SKIP LOCKED lets several instances claim disjoint timers; the caller marks them fired in the same
-    transaction, so no timer fires twice.
-    """
-    rows = await conn.fetch(
-        """select d.storefront_id, d.order_id, d.seller_id, d.kind, d.due_date, d.due_at
-           from deadlines d join watermarks w on w.orders_partition = d.orders_partition
-           where d.status = 'pending' and d.due_at <= $1 and d.due_at <= w.as_of
-           order by d.due_at
-           limit $2
-           for update of d skip locked""",
+        f"""select {", ".join("d." + c.strip() for c in _TIMER_COLUMNS.split(","))}, d.traceparent
+            from deadlines d join watermarks w on w.orders_partition = d.orders_partition
+            where d.status = 'pending' and d.due_at <= $1 and d.due_at <= w.as_of
+            order by d.due_at
+            limit $2
+            for update of d skip locked""",
         now,
         limit,
     )
-    return [Timer(r["storefront_id"], r["order_id"], r["seller_id"], r["kind"], r["due_date"], r["due_at"]) for r in rows]
+    return [(_timer(r), r["traceparent"]) for r in rows]
 
 
 async def mark_fired(conn: asyncpg.Connection, timers: list[Timer], now: datetime) -> None:
@@ -101,6 +164,16 @@ async def next_wake(conn: asyncpg.Connection, now: datetime) -> tuple[datetime |
     return row["next_due"], row["blocked"]
 
 
-async def notify(conn: asyncpg.Connection) -> None:
-    """Wake the timer loop at commit: a new timer or a new watermark may change what is due."""
-    await conn.execute("select pg_notify($1, '')", NOTIFY_CHANNEL)
+async def set_gauges(conn: asyncpg.Connection, clock: Clock) -> None:
+    """Timers pending and due by kind, and each partition's watermark age (shared/metrics.py)."""
+    now = clock.now()
+    rows = await conn.fetch(
+        "select kind, count(*) as pending, count(*) filter (where due_at <= $1) as due from deadlines where status = 'pending' group by kind",
+        now,
+    )
+    counts = {r["kind"]: r for r in rows}
+    for kind in ("ship_by", "confirm_by", "ship_by_warning", "confirm_by_warning"):
+        TIMERS_PENDING.labels("deadlines", kind).set(counts[kind]["pending"] if kind in counts else 0)
+        TIMERS_DUE.labels("deadlines", kind).set(counts[kind]["due"] if kind in counts else 0)
+    for row in await conn.fetch("select orders_partition, as_of from watermarks"):
+        WATERMARK_AGE.labels("deadlines", str(row["orders_partition"])).set(max(-clock.real_seconds_until(row["as_of"]), 0.0))

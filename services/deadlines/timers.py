@@ -1,21 +1,26 @@
-"""The timer loop: fires due deadlines exactly once, and sleeps until the next one is due.
+"""The timer loop: fires due deadlines and warnings exactly once, and sleeps until the next is due.
 
-- Claims due timers with FOR UPDATE SKIP LOCKED and marks them fired in the transaction that
-  queues their events in the outbox: two instances never fire one timer twice (R11, R12).
-- A timer that came due while the service was down is simply due when it is back (R15).
-- No busy polling: it sleeps until the next timer is due on the configured clock, woken early by
-  NOTIFY when a timer or watermark is stored; notifications can be lost, so the sleep is capped.
+A batch of due timers is claimed, its events are published with the idempotent producer and acked
+(acks=all), and the timers are marked fired, all in one transaction: no outbox round trip. A crash
+after publishing and before committing publishes the same events again (their ids derive from order
+and kind), and the consumers' inboxes drop the repeat. The rest is in docs/architecture.md ("Timers").
 """
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 
 from services.deadlines import domain, storage
+from shared import tracing
 from shared.clock import Clock
+from shared.contracts.codec import encode
 from shared.contracts.topics import DEADLINES_EVENTS, order_key
 from shared.logs import get_logger
-from shared.storage import outbox
+from shared.messaging.failures import Backoff, RateLimitedLog, is_transient
+from shared.messaging.producer import Producer
+from shared.metrics import EMITTED, FIRING_LATENESS, TIMERS_FIRED
 from shared.storage.wakeup import Wakeup
 
 log = get_logger()
@@ -23,31 +28,65 @@ log = get_logger()
 
 class TimerLoop:
     def __init__(
-        self, pool: asyncpg.Pool, clock: Clock, *, batch_size: int = 500, max_sleep_seconds: float = 30.0, blocked_poll_seconds: float = 1.0
+        self,
+        pool: asyncpg.Pool,
+        producer: Producer,
+        clock: Clock,
+        *,
+        stopping: asyncio.Event,
+        batch_size: int = 500,
+        max_sleep_seconds: float = 30.0,
+        blocked_poll_seconds: float = 1.0,
     ) -> None:
         self._pool = pool
+        self._producer = producer
         self._clock = clock
+        self._stopping = stopping
         self._batch_size = batch_size
         self._max_sleep = max_sleep_seconds
         self._blocked_poll = blocked_poll_seconds
         self._wakeup = Wakeup(storage.NOTIFY_CHANNEL)
+        self._backoff = Backoff()
+        self._retry_log = RateLimitedLog()
 
     async def run(self) -> None:
         async with self._wakeup.listening(self._pool):
+            attempt = 0
             while True:
-                if await self.fire_due() < self._batch_size:  # a full batch means more are due
+                try:
+                    fired = await self.fire_due()
+                    attempt = 0
+                except Exception as exc:
+                    if not is_transient(exc):
+                        raise  # the supervisor logs it and starts the loop again
+                    attempt += 1
+                    self._retry_log.warning("deadlines.fire_retrying", attempt=attempt, error=repr(exc)[:300])
+                    await self._backoff.wait(attempt, self._stopping)
+                    continue
+                if fired < self._batch_size:  # a full batch means more are due
                     await self._wakeup.sleep(await self._seconds_to_sleep())
 
     async def fire_due(self) -> int:
         """Fire one batch of due timers; returns how many fired."""
         now = self._clock.now()
         async with self._pool.acquire() as conn, conn.transaction():
-            timers = await storage.claim_due(conn, now, self._batch_size)
-            if timers:
-                fired = [(order_key(t.storefront_id, t.order_id), domain.event_for(t)) for t in timers]
-                await outbox.add_many(conn, DEADLINES_EVENTS, fired)
-                await storage.mark_fired(conn, timers, now)
-        for timer in timers:
+            claimed = await storage.claim_due(conn, now, self._batch_size)
+            if not claimed:
+                return 0
+            timers = [timer for timer, _ in claimed]
+            fired = [(timer, domain.event_for(timer)) for timer in timers]
+            acks = []
+            for (timer, event), (_, traceparent) in zip(fired, claimed, strict=True):
+                with tracing.continuing(f"deadlines fire {timer.kind}", traceparent, order_key=order_key(timer.storefront_id, timer.order_id)):
+                    headers = {"event_id": str(event.event_id), "message_type": event.type, "traceparent": tracing.current_traceparent() or ""}
+                key = order_key(timer.storefront_id, timer.order_id).encode()
+                acks.append(await self._producer.send(DEADLINES_EVENTS.name, key, encode(event), {k: v for k, v in headers.items() if v}))
+            await asyncio.gather(*acks)
+            await storage.mark_fired(conn, timers, now)
+        for timer, event in fired:
+            TIMERS_FIRED.labels("deadlines", timer.kind).inc()
+            EMITTED.labels("deadlines", DEADLINES_EVENTS.name, event.type).inc()
+            FIRING_LATENESS.labels("deadlines").observe(max(-self._clock.real_seconds_until(timer.due_at), 0.0))
             log.info(
                 "deadline.fired",
                 kind=timer.kind,

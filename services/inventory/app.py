@@ -1,33 +1,53 @@
-"""The inventory service process: its settings and what it reads."""
+"""The inventory service process: its settings, and what it does with each message type it reads."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
+
 from services.inventory import usecases
+from services.inventory.storage import InventoryWork
+from shared.contracts import commands, events
 from shared.contracts.topics import INVENTORY_COMMANDS, INVENTORY_EVENTS, ORDERS_EVENTS
-from shared.messaging.consumer import Answers
-from shared.runtime import Service, Subscription
-from shared.settings import ServiceSettings, local_database_url
+from shared.messaging.dispatch import Routes, on
+from shared.runtime import Service
+from shared.settings import ServiceSettings, load, local_database_url
 
 
 class InventorySettings(ServiceSettings):
     database_url: str = local_database_url("inventory")
+    http_port: int = Field(default=18081, ge=0, le=65_535)
+
+
+ROUTES = (
+    Routes(
+        INVENTORY_COMMANDS,
+        dict([on(commands.CreateListing, usecases.create_listing), on(commands.UpdateListing, usecases.update_listing)]),
+        answers_on=INVENTORY_EVENTS,
+        answer_key=lambda payload: _text(payload.get("listing_id")),
+    ),
+    Routes(
+        ORDERS_EVENTS,
+        dict([on(events.OrderPlaced, usecases.reserve_stock), on(events.OrderCancelled, usecases.restore_stock)]),
+        # The rest of an order's life is the orders and deadlines services' business.
+        ignored=frozenset(
+            {events.OrderAccepted, events.OrderRejected, events.ShipmentConfirmed, events.CommandRejected, events.OrdersWatermark}
+        ),
+    ),
+)
 
 
 def build(settings: InventorySettings | None = None) -> Service:
+    settings = settings or load(InventorySettings)
     return Service(
         name="inventory",
-        settings=settings or InventorySettings(),
+        settings=settings,
+        clock=settings.clock(),
         migrations=Path(__file__).parent / "migrations",
-        subscriptions=[
-            Subscription(
-                INVENTORY_COMMANDS,
-                usecases.on_inventory_command,
-                Answers(INVENTORY_EVENTS, key_of=lambda payload: _text(payload.get("listing_id"))),
-            ),
-            Subscription(ORDERS_EVENTS, usecases.on_order_event),
-        ],
+        routes=ROUTES,
+        work=InventoryWork,
+        bookkeeping={"decided_orders": "decided_at"},
     )
 
 

@@ -26,6 +26,28 @@ class Reservation:
     lines: tuple[tuple[str, int, int], ...]  # (listing id, quantity, production days at reservation)
 
 
+@dataclass(frozen=True)
+class LineFailure:
+    listing_id: str
+    reason: RejectionReason
+    message: str
+
+
+@dataclass(frozen=True)
+class Unreservable:
+    """Why an order cannot be reserved: every failing listing, in the order's line order (R6)."""
+
+    failures: tuple[LineFailure, ...]
+
+    @property
+    def first(self) -> LineFailure:
+        return self.failures[0]
+
+    @property
+    def rule(self) -> str:
+        return self.first.reason.rule
+
+
 def create_listing(existing: Listing | None, command: CreateListing) -> Listing | Refusal:
     if existing is not None:
         if existing.seller_id != command.seller_id:
@@ -47,29 +69,32 @@ def update_listing(existing: Listing | None, command: UpdateListing) -> Listing 
     )
 
 
-def reserve(seller_id: str, lines: Iterable[OrderLine], listings: Mapping[str, Listing]) -> Reservation | Refusal:
+def reserve(seller_id: str, lines: Iterable[OrderLine], listings: Mapping[str, Listing]) -> Reservation | Unreservable:
     """Take every line's units or none (R6); a quantity never goes below zero (R3)."""
     wanted: Counter[str] = Counter()
     for line in lines:
         wanted[line.listing_id] += line.quantity  # the same listing on two lines needs both
-    for listing_id, quantity in wanted.items():
-        listing = listings.get(listing_id)
-        if listing is None:
-            return Refusal(RejectionReason.UNKNOWN_LISTING, f"listing {listing_id} does not exist", listing_id=listing_id)
-        if listing.seller_id != seller_id:
-            return Refusal(RejectionReason.WRONG_SELLER, f"listing {listing_id} is not sold by {seller_id}", listing_id=listing_id)
-        if listing.quantity == 0:
-            return Refusal(RejectionReason.OUT_OF_STOCK, f"listing {listing_id} is out of stock", listing_id=listing_id)
-        if listing.quantity < quantity:
-            return Refusal(
-                RejectionReason.INSUFFICIENT_QUANTITY,
-                f"listing {listing_id} has {listing.quantity} left, the order needs {quantity}",
-                listing_id=listing_id,
-            )
+    failures = tuple(f for i, q in wanted.items() if (f := _line_failure(seller_id, i, q, listings.get(i))) is not None)
+    if failures:
+        return Unreservable(failures)
     return Reservation(
         listings=tuple(replace(listings[i], quantity=listings[i].quantity - q) for i, q in wanted.items()),
         lines=tuple((i, q, listings[i].production_days) for i, q in wanted.items()),
     )
+
+
+def _line_failure(seller_id: str, listing_id: str, quantity: int, listing: Listing | None) -> LineFailure | None:
+    if listing is None:
+        return LineFailure(listing_id, RejectionReason.UNKNOWN_LISTING, f"listing {listing_id} does not exist")
+    if listing.seller_id != seller_id:
+        return LineFailure(listing_id, RejectionReason.WRONG_SELLER, f"listing {listing_id} is not sold by {seller_id}")
+    if listing.quantity == 0:
+        return LineFailure(listing_id, RejectionReason.OUT_OF_STOCK, f"listing {listing_id} is out of stock")
+    if listing.quantity < quantity:
+        return LineFailure(
+            listing_id, RejectionReason.INSUFFICIENT_QUANTITY, f"listing {listing_id} has {listing.quantity} left, the order needs {quantity}"
+        )
+    return None
 
 
 def restore(lines: Iterable[tuple[str, int]], listings: Mapping[str, Listing]) -> tuple[Listing, ...]:

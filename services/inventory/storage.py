@@ -1,66 +1,137 @@
-"""Inventory's SQL: listings and reservations. Every function runs inside the caller's transaction."""
+"""Inventory's SQL, as the unit of work of one consuming transaction: the listings, reservations and
+decided orders a batch needs, read and locked with one statement per table, changed in memory by the
+use cases, written back with one statement per table (shared/messaging/work.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import asyncpg
 
+from services.inventory import messages
 from services.inventory.domain import Listing
+from shared.contracts import commands, events
+from shared.contracts.envelope import Message
+from shared.contracts.topics import LISTINGS_STATE, order_key
+from shared.messaging.work import UnitOfWork
 
 
-def _listing(row: asyncpg.Record) -> Listing:
-    return Listing(row["listing_id"], row["seller_id"], row["quantity"], row["production_days"])
+@dataclass
+class Reserved:
+    """What one order took from each listing (R14: returned once, on cancellation)."""
+
+    lines: list[tuple[str, int]]  # (listing id, quantity)
+    stored: bool  # already in the database (False: reserved by this batch)
+    restored: bool = False
 
 
-async def lock_listings(conn: asyncpg.Connection, listing_ids: Iterable[str]) -> dict[str, Listing]:
-    """Read and lock listings; sorted ids lock in one order everywhere, so two orders never deadlock (R3)."""
-    rows = await conn.fetch(
-        """select listing_id, seller_id, quantity, production_days from listings
-           where listing_id = any($1::text[]) order by listing_id for update""",
-        sorted(set(listing_ids)),
-    )
-    return {row["listing_id"]: _listing(row) for row in rows}
+@dataclass
+class _Loaded:
+    listings: dict[str, Listing] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)  # listing id -> version in the database
+    reservations: dict[str, Reserved] = field(default_factory=dict)  # order key -> unrestored reservation
+    decided: set[str] = field(default_factory=set)  # order keys whose reservation was decided
 
 
-async def insert_listing(conn: asyncpg.Connection, listing: Listing) -> None:
-    await conn.execute(
-        "insert into listings (listing_id, seller_id, quantity, production_days) values ($1, $2, $3, $4)",
-        listing.listing_id,
-        listing.seller_id,
-        listing.quantity,
-        listing.production_days,
-    )
+class InventoryWork(UnitOfWork):
+    listings: dict[str, Listing]
 
+    async def load(self, conn: asyncpg.Connection, batch: Sequence[Message]) -> None:
+        placed = [order_key(m.storefront_id, m.order_id) for m in batch if isinstance(m, events.OrderPlaced)]
+        cancelled = [order_key(m.storefront_id, m.order_id) for m in batch if isinstance(m, events.OrderCancelled)]
+        wanted = {m.listing_id for m in batch if isinstance(m, (commands.CreateListing, commands.UpdateListing))}
+        wanted |= {line.listing_id for m in batch if isinstance(m, events.OrderPlaced) for line in m.lines}
+        self._state = _Loaded()
+        # Tables in one order everywhere (reservations, listings, decided orders) and rows in key order:
+        # concurrent batches never wait on each other in a cycle.
+        if cancelled:
+            for row in await conn.fetch(
+                """select order_key, listing_id, quantity from reservations
+                   where order_key = any($1::text[]) and restored_at is null order by order_key, listing_id for update""",
+                sorted(set(cancelled)),
+            ):
+                reserved = self._state.reservations.setdefault(row["order_key"], Reserved([], stored=True))
+                reserved.lines.append((row["listing_id"], row["quantity"]))
+                wanted.add(row["listing_id"])
+        if wanted:
+            for row in await conn.fetch(
+                """select listing_id, seller_id, quantity, production_days, version from listings
+                   where listing_id = any($1::text[]) order by listing_id for update""",
+                sorted(wanted),
+            ):
+                self._state.listings[row["listing_id"]] = Listing(row["listing_id"], row["seller_id"], row["quantity"], row["production_days"])
+                self._state.versions[row["listing_id"]] = row["version"]
+        if placed:
+            rows = await conn.fetch("select order_key from decided_orders where order_key = any($1::text[])", sorted(set(placed)))
+            self._state.decided = {row["order_key"] for row in rows}
+        self.listings = dict(self._state.listings)
+        self._changed: dict[str, None] = {}  # listing ids in order of first change
+        self._newly_decided: list[str] = []
 
-async def save_listings(conn: asyncpg.Connection, listings: Iterable[Listing]) -> None:
-    await conn.executemany(
-        "update listings set quantity = $2, production_days = $3, updated_at = now() where listing_id = $1",
-        [(item.listing_id, item.quantity, item.production_days) for item in listings],
-    )
+    # -- what the use cases change
 
+    def put(self, listing: Listing) -> None:
+        self.listings[listing.listing_id] = listing
+        self._changed.setdefault(listing.listing_id)
 
-async def record_reservation(conn: asyncpg.Connection, order_key: str, lines: Iterable[tuple[str, int, int]]) -> None:
-    await conn.executemany(
-        "insert into reservations (order_key, listing_id, quantity, production_days) values ($1, $2, $3, $4)",
-        [(order_key, *line) for line in lines],
-    )
+    def decide_once(self, key: str) -> bool:
+        """Record that this order's reservation is decided now; False if it already was."""
+        if key in self._state.decided:
+            return False
+        self._state.decided.add(key)
+        self._newly_decided.append(key)
+        return True
 
+    def reserve(self, key: str, lines: Sequence[tuple[str, int, int]]) -> None:
+        self._state.reservations[key] = Reserved([(listing_id, quantity) for listing_id, quantity, _ in lines], stored=False)
 
-async def take_unrestored_reservation(conn: asyncpg.Connection, order_key: str) -> list[tuple[str, int]]:
-    """Mark an order's reservation restored and return its lines; empty if already restored or absent."""
-    rows = await conn.fetch(
-        """update reservations set restored_at = now()
-           where order_key = $1 and restored_at is null returning listing_id, quantity""",
-        order_key,
-    )
-    return [(row["listing_id"], row["quantity"]) for row in rows]
+    def take_unrestored(self, key: str) -> list[tuple[str, int]]:
+        """Mark an order's reservation restored and return its lines; empty if restored already or absent."""
+        reserved = self._state.reservations.get(key)
+        if reserved is None or reserved.restored:
+            return []
+        reserved.restored = True
+        return reserved.lines
 
+    # -- written back
 
-async def decide_once(conn: asyncpg.Connection, order_key: str) -> bool:
-    """Record that this order's reservation is being decided; False if it already was."""
-    return bool(
-        await conn.fetchval(
-            "insert into decided_orders (order_key) values ($1) on conflict do nothing returning true", order_key
+    async def save(self, conn: asyncpg.Connection) -> None:
+        await self._save_listings(conn)
+        reservations = self._state.reservations
+        new = [(key, r) for key, r in reservations.items() if not r.stored]
+        if new:
+            await conn.execute(
+                """insert into reservations (order_key, listing_id, quantity, restored_at)
+                   select o, l, q, case when r then now() end from unnest($1::text[], $2::text[], $3::int[], $4::bool[]) as t(o, l, q, r)""",
+                [key for key, r in new for _ in r.lines],
+                [listing for _, r in new for listing, _ in r.lines],
+                [quantity for _, r in new for _, quantity in r.lines],
+                [r.restored for _, r in new for _ in r.lines],
+            )
+        restored = [key for key, r in reservations.items() if r.stored and r.restored]
+        if restored:
+            await conn.execute("update reservations set restored_at = now() where order_key = any($1::text[]) and restored_at is null", restored)
+        if self._newly_decided:
+            await conn.execute("insert into decided_orders (order_key) select unnest($1::text[]) on conflict do nothing", self._newly_decided)
+
+    async def _save_listings(self, conn: asyncpg.Connection) -> None:
+        """New and changed listings in one statement, each with its next version; their state records (S1)."""
+        if not self._changed:
+            return
+        changed = [self.listings[i] for i in self._changed]
+        versions = [self._state.versions.get(item.listing_id, 0) + 1 for item in changed]
+        await conn.execute(
+            """insert into listings (listing_id, seller_id, quantity, production_days, version)
+               select * from unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::bigint[])
+               on conflict (listing_id) do update set quantity = excluded.quantity, production_days = excluded.production_days,
+                                                      version = excluded.version, updated_at = now()""",
+            [item.listing_id for item in changed],
+            [item.seller_id for item in changed],
+            [item.quantity for item in changed],
+            [item.production_days for item in changed],
+            versions,
         )
-    )
+        for item, version in zip(changed, versions, strict=True):
+            self.emit(LISTINGS_STATE, item.listing_id, messages.listing_state(item, version, self.now))
+

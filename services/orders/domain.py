@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -43,17 +43,41 @@ def move(current: Status, target: Status) -> Status:
 
 
 @dataclass(frozen=True)
+class Shipment:
+    """The accepted shipment confirmation (R8)."""
+
+    command_id: UUID
+    confirmed_at: datetime
+    ship_date: date
+    shipping_method: str
+    carrier: str
+    tracking_id: str
+    tracking_valid: bool | None  # S5: None when the carrier's formats are unknown
+    memo: str | None
+    late: bool  # confirmed after the end of the ship-by date
+
+
+@dataclass(frozen=True)
+class Rejection:
+    reason: RejectionReason
+    rule: str | None
+    message: str
+
+
+@dataclass(frozen=True)
 class Order:
     storefront_id: str
     order_id: str
     seller_id: str
-    command_id: UUID
+    command_id: UUID  # the PlaceOrder that created it
     placed_at: datetime
     status: Status
-    deadlines: Deadlines | None = None
-    confirmation_command_id: UUID | None = None
-    shipped_late: bool = False
-    late_penalty: bool = False
+    lines: tuple[tuple[str, int], ...] = ()  # (listing id, quantity)
+    deadlines: Deadlines | None = None  # fixed at acceptance (R7)
+    shipment: Shipment | None = None
+    rejection: Rejection | None = None
+    late_penalty: bool = False  # a mark, not a status (R10)
+    cancellation_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,14 +106,18 @@ def accept(order: Order, production_days: list[int], zone: ZoneInfo) -> Order:
     )
 
 
-def reject(order: Order) -> Order:
-    return replace(order, status=move(order.status, Status.REJECTED))
+def reject(order: Order, rejection: Rejection) -> Order:
+    return replace(order, status=move(order.status, Status.REJECTED), rejection=rejection)
 
 
 @dataclass(frozen=True)
 class Confirmation:
     order: Order
-    late: bool
+
+    @property
+    def late(self) -> bool:
+        assert self.order.shipment is not None
+        return self.order.shipment.late
 
 
 @dataclass(frozen=True)
@@ -97,14 +125,17 @@ class AlreadyConfirmed:
     """The same confirmation again (same command id): a no-op (R9)."""
 
 
-def confirm(order: Order | None, command: ConfirmShipment, now: datetime, zone: ZoneInfo) -> Confirmation | AlreadyConfirmed | Refusal:
-    """R8, R9, R12: whether a seller's shipment confirmation is accepted at `now`."""
+def confirm(
+    order: Order | None, command: ConfirmShipment, now: datetime, zone: ZoneInfo, tracking_valid: bool | None = None
+) -> Confirmation | AlreadyConfirmed | Refusal:
+    """R8, R9, R12: whether a seller's shipment confirmation is accepted at `now`. S5: an invalid
+    tracking id does not block it; the shipment is marked with `tracking_valid`."""
     if order is None:
         return Refusal(RejectionReason.UNKNOWN_ORDER, f"order {command.order_id} does not exist")
     if order.seller_id != command.seller_id:
         return Refusal(RejectionReason.FORBIDDEN, f"order {command.order_id} belongs to another seller")
     if order.status is Status.SHIPPED:
-        if order.confirmation_command_id == command.command_id:
+        if order.shipment is not None and order.shipment.command_id == command.command_id:
             return AlreadyConfirmed()
         return Refusal(RejectionReason.ALREADY_SHIPPED, f"order {command.order_id} is already confirmed as shipped")
     if order.status is Status.CANCELLED:
@@ -123,18 +154,29 @@ def confirm(order: Order | None, command: ConfirmShipment, now: datetime, zone: 
             RejectionReason.SHIP_DATE_OUT_OF_RANGE,
             f"ship date {command.ship_date} must be between the order date {order.deadlines.order_date} and today {today}",
         )
-    late = now >= order.deadlines.ship_by_deadline
-    shipped = replace(
-        order,
-        status=move(order.status, Status.SHIPPED),
-        confirmation_command_id=command.command_id,
-        shipped_late=late,
+    shipment = Shipment(
+        command_id=command.command_id,
+        confirmed_at=now,
+        ship_date=command.ship_date,
+        shipping_method=command.shipping_method,
+        carrier=command.carrier,
+        tracking_id=command.tracking_id,
+        tracking_valid=tracking_valid,
+        memo=command.memo,
+        late=now >= order.deadlines.ship_by_deadline,
     )
-    return Confirmation(shipped, late)
+    return Confirmation(replace(order, status=move(order.status, Status.SHIPPED), shipment=shipment))
 
 
-def cancel(order: Order) -> Order | None:
+def cancel(order: Order, reason: str) -> Order | None:
     """R12: cancel an unshipped order; None when there is nothing to cancel (shipped, already cancelled)."""
     if order.status is not Status.UNSHIPPED:
         return None
-    return replace(order, status=move(order.status, Status.CANCELLED))
+    return replace(order, status=move(order.status, Status.CANCELLED), cancellation_reason=reason)
+
+
+def mark_late(order: Order) -> Order | None:
+    """R11: the late-shipment penalty is a mark on the order, set once; None when it already carries it."""
+    if order.late_penalty:
+        return None
+    return replace(order, late_penalty=True)

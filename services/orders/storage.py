@@ -1,23 +1,102 @@
-"""Orders' SQL. Every function runs inside the caller's transaction."""
+"""Orders' SQL, as the unit of work of one consuming transaction: the orders a batch is about, read
+and locked with one statement, changed in memory by the use cases, written back with one statement
+(shared/messaging/work.py), each change published as the order's state record (S1)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import orjson
 
+from services.orders import messages
 from services.orders.dates import Deadlines
-from services.orders.domain import Order, Status
-from shared.contracts.commands import ConfirmShipment, OrderLine
+from services.orders.domain import Order, Rejection, Shipment, Status
+from shared.clock import Clock
+from shared.contracts import commands, events
+from shared.contracts.envelope import Message
+from shared.contracts.reasons import RejectionReason
+from shared.contracts.topics import ORDERS_STATE, order_key
+from shared.messaging.work import UnitOfWork
+
+# Confirmations hold it shared, watermarks exclusively (R15: services/orders/watermarks.py).
+CONFIRMATIONS_LOCK = 7_362_001
+
+
+def _deadline(name: str) -> Callable[[Order], Any]:
+    return lambda o: getattr(o.deadlines, name) if o.deadlines else None
+
+
+def _shipped(name: str) -> Callable[[Order], Any]:
+    return lambda o: getattr(o.shipment, name) if o.shipment else None
+
+
+def _rejected(name: str) -> Callable[[Order], Any]:
+    return lambda o: (o.rejection.reason.value if name == "reason" else getattr(o.rejection, name)) if o.rejection else None
+
+
+# Every column of an order row: its SQL type and how it is read off the domain object. The one upsert
+# below is generated from this list, so a new column is added in one place.
+COLUMNS: tuple[tuple[str, str, Callable[[Order], Any]], ...] = (
+    ("storefront_id", "text", lambda o: o.storefront_id),
+    ("order_id", "text", lambda o: o.order_id),
+    ("seller_id", "text", lambda o: o.seller_id),
+    ("command_id", "uuid", lambda o: o.command_id),
+    ("placed_at", "timestamptz", lambda o: o.placed_at),
+    ("lines", "jsonb", lambda o: orjson.dumps([{"listing_id": i, "quantity": q} for i, q in o.lines]).decode()),
+    ("status", "text", lambda o: o.status.value),
+    ("order_date", "date", _deadline("order_date")),
+    ("ship_by_date", "date", _deadline("ship_by_date")),
+    ("confirm_by_date", "date", _deadline("confirm_by_date")),
+    ("ship_by_deadline", "timestamptz", _deadline("ship_by_deadline")),
+    ("confirm_by_deadline", "timestamptz", _deadline("confirm_by_deadline")),
+    ("confirmation_command_id", "uuid", _shipped("command_id")),
+    ("confirmed_at", "timestamptz", _shipped("confirmed_at")),
+    ("ship_date", "date", _shipped("ship_date")),
+    ("shipping_method", "text", _shipped("shipping_method")),
+    ("carrier", "text", _shipped("carrier")),
+    ("tracking_id", "text", _shipped("tracking_id")),
+    ("tracking_valid", "boolean", _shipped("tracking_valid")),
+    ("memo", "text", _shipped("memo")),
+    ("shipped_late", "boolean", lambda o: bool(o.shipment and o.shipment.late)),
+    ("late_penalty", "boolean", lambda o: o.late_penalty),
+    ("rejection_reason", "text", _rejected("reason")),
+    ("rejection_rule", "text", _rejected("rule")),
+    ("rejection_message", "text", _rejected("message")),
+    ("cancellation_reason", "text", lambda o: o.cancellation_reason),
+)
+_NAMES = [name for name, _, _ in COLUMNS]
+_UPSERT = f"""
+    insert into orders ({", ".join(_NAMES)}, version)
+    select *, 1 from unnest({", ".join(f"${i}::{kind}[]" for i, (_, kind, _) in enumerate(COLUMNS, 1))})
+    on conflict (storefront_id, order_id) do update set
+        {", ".join(f"{name} = excluded.{name}" for name in _NAMES[2:])}, version = orders.version + 1, updated_at = now()
+    returning storefront_id, order_id, version"""
 
 
 def _order(row: asyncpg.Record) -> Order:
     deadlines = None
     if row["order_date"] is not None:
-        deadlines = Deadlines(
-            row["order_date"], row["ship_by_date"], row["confirm_by_date"], row["ship_by_deadline"], row["confirm_by_deadline"]
+        deadlines = Deadlines(row["order_date"], row["ship_by_date"], row["confirm_by_date"], row["ship_by_deadline"], row["confirm_by_deadline"])
+    shipment = None
+    if row["confirmation_command_id"] is not None:
+        shipment = Shipment(
+            row["confirmation_command_id"],
+            row["confirmed_at"],
+            row["ship_date"],
+            row["shipping_method"],
+            row["carrier"],
+            row["tracking_id"],
+            row["tracking_valid"],
+            row["memo"],
+            row["shipped_late"],
         )
+    rejection = None
+    if row["rejection_reason"] is not None:
+        rejection = Rejection(RejectionReason(row["rejection_reason"]), row["rejection_rule"], row["rejection_message"])
     return Order(
         storefront_id=row["storefront_id"],
         order_id=row["order_id"],
@@ -25,81 +104,70 @@ def _order(row: asyncpg.Record) -> Order:
         command_id=row["command_id"],
         placed_at=row["placed_at"],
         status=Status(row["status"]),
+        lines=tuple((line["listing_id"], line["quantity"]) for line in orjson.loads(row["lines"])),
         deadlines=deadlines,
-        confirmation_command_id=row["confirmation_command_id"],
-        shipped_late=row["shipped_late"],
+        shipment=shipment,
+        rejection=rejection,
         late_penalty=row["late_penalty"],
+        cancellation_reason=row["cancellation_reason"],
     )
 
 
-async def lock_order(conn: asyncpg.Connection, storefront_id: str, order_id: str) -> Order | None:
-    row = await conn.fetchrow(
-        "select * from orders where storefront_id = $1 and order_id = $2 for update", storefront_id, order_id
-    )
-    return _order(row) if row else None
+# What the orders service reads names its order by storefront and order id.
+_ABOUT_ONE_ORDER = (commands.PlaceOrder, commands.ConfirmShipment, events.OrderEvent)
 
 
-async def order_lines(conn: asyncpg.Connection, storefront_id: str, order_id: str) -> list[OrderLine]:
-    raw = await conn.fetchval("select lines from orders where storefront_id = $1 and order_id = $2", storefront_id, order_id)
-    return [OrderLine.model_validate(line) for line in orjson.loads(raw)]
+class OrdersWork(UnitOfWork):
+    def __init__(self, clock: Clock, zone: ZoneInfo) -> None:
+        super().__init__(clock)
+        self.zone = zone
+        self.orders: dict[str, Order] = {}
+        self._changed: dict[str, None] = {}
+
+    async def load(self, conn: asyncpg.Connection, batch: Sequence[Message]) -> None:
+        if any(isinstance(m, commands.ConfirmShipment) for m in batch):
+            # R15: held shared until commit, so a watermark (taken exclusively) is never written while a
+            # confirmation stamped before it is uncommitted; "now" is read after it (services/orders/watermarks.py).
+            await conn.execute("select pg_advisory_xact_lock_shared($1)", CONFIRMATIONS_LOCK)
+            self.now = self.clock.now()
+        keys = sorted({(m.storefront_id, m.order_id) for m in batch if isinstance(m, _ABOUT_ONE_ORDER)})
+        if not keys:
+            return
+        # Rows locked in key order: two batches never wait on each other in a cycle.
+        rows = await conn.fetch(
+            """select o.* from orders o join unnest($1::text[], $2::text[]) as k(storefront_id, order_id)
+                 using (storefront_id, order_id)
+               order by o.storefront_id, o.order_id for update of o""",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+        )
+        self.orders = {order_key(r["storefront_id"], r["order_id"]): _order(r) for r in rows}
+
+    def get(self, storefront_id: str, order_id: str) -> Order | None:
+        return self.orders.get(order_key(storefront_id, order_id))
+
+    def put(self, order: Order) -> None:
+        key = order_key(order.storefront_id, order.order_id)
+        self.orders[key] = order
+        self._changed.setdefault(key)
+
+    async def save(self, conn: asyncpg.Connection) -> None:
+        """Every changed order in one statement, then its state record with the version it got (S1)."""
+        if not self._changed:
+            return
+        changed = [self.orders[key] for key in self._changed]
+        rows = await conn.fetch(_UPSERT, *([get(o) for o in changed] for _, _, get in COLUMNS))
+        versions = {order_key(r["storefront_id"], r["order_id"]): r["version"] for r in rows}
+        for order in changed:
+            key = order_key(order.storefront_id, order.order_id)
+            self.emit(ORDERS_STATE, key, messages.order_state(order, versions[key], self.zone, self.now))
 
 
-async def insert_order(conn: asyncpg.Connection, order: Order, lines: Sequence[OrderLine]) -> None:
-    await conn.execute(
-        """insert into orders (storefront_id, order_id, seller_id, command_id, placed_at, lines, status)
-           values ($1, $2, $3, $4, $5, $6::jsonb, $7)""",
-        order.storefront_id,
-        order.order_id,
-        order.seller_id,
-        order.command_id,
-        order.placed_at,
-        orjson.dumps([line.model_dump() for line in lines]).decode(),
-        order.status.value,
-    )
-
-
-async def save_decision(conn: asyncpg.Connection, order: Order) -> None:
-    """Persist an acceptance or rejection: the status and, when accepted, the dates fixed now (R7)."""
-    d = order.deadlines
-    await conn.execute(
-        """update orders set status = $3, order_date = $4, ship_by_date = $5, confirm_by_date = $6,
-                  ship_by_deadline = $7, confirm_by_deadline = $8, updated_at = now()
-           where storefront_id = $1 and order_id = $2""",
-        order.storefront_id,
-        order.order_id,
-        order.status.value,
-        d.order_date if d else None,
-        d.ship_by_date if d else None,
-        d.confirm_by_date if d else None,
-        d.ship_by_deadline if d else None,
-        d.confirm_by_deadline if d else None,
-    )
-
-
-async def save_shipment(conn: asyncpg.Connection, order: Order, command: ConfirmShipment, confirmed_at: object) -> None:
-    await conn.execute(
-        """update orders set status = $3, confirmation_command_id = $4, confirmed_at = $5, ship_date = $6,
-                  shipping_method = $7, carrier = $8, tracking_id = $9, memo = $10, shipped_late = $11, updated_at = now()
-           where storefront_id = $1 and order_id = $2""",
-        order.storefront_id,
-        order.order_id,
-        order.status.value,
-        command.command_id,
-        confirmed_at,
-        command.ship_date,
-        command.shipping_method,
-        command.carrier,
-        command.tracking_id,
-        command.memo,
-        order.shipped_late,
-    )
-
-
-async def save_status(conn: asyncpg.Connection, order: Order) -> None:
-    await conn.execute(
-        "update orders set status = $3, late_penalty = $4, updated_at = now() where storefront_id = $1 and order_id = $2",
-        order.storefront_id,
-        order.order_id,
-        order.status.value,
-        order.late_penalty,
+async def next_deadline(conn: asyncpg.Connection, after: datetime) -> datetime | None:
+    """The earliest ship-by or confirm-by deadline of an unshipped order after `after` (R15 watermarks)."""
+    return await conn.fetchval(
+        """select least(
+               (select min(ship_by_deadline) from orders where status = 'unshipped' and ship_by_deadline > $1),
+               (select min(confirm_by_deadline) from orders where status = 'unshipped' and confirm_by_deadline > $1))""",
+        after,
     )

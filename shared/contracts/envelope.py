@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from shared import clock
 
 # Re-exported: the field types every contract module uses.
 from .fields import EntityId, Text, UtcInstant, Uuid, integer  # noqa: F401
@@ -26,6 +25,10 @@ def _published_schema(schema: dict[str, Any], model: type[Message]) -> None:
     schema.update(model.schema_rules)
 
 
+def _system_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class Message(BaseModel):
     """Fields common to every message on every topic.
 
@@ -41,7 +44,9 @@ class Message(BaseModel):
     event_id: Uuid = Field(default_factory=uuid4)
     type: str
     schema_version: SchemaVersion = 1
-    occurred_at: UtcInstant = Field(default_factory=clock.now)  # the emitting process's clock (T3)
+    # When the sender says it happened, on its clock. The services stamp every message they emit from
+    # their configured clock (T3); only a command sent without it gets the reading system's time.
+    occurred_at: UtcInstant = Field(default_factory=_system_now)
 
     # What the model's validators refuse across fields, said in JSON Schema (fields.py says the rest).
     schema_rules: ClassVar[dict[str, Any]] = {}

@@ -56,6 +56,9 @@ class Topic:
     # A state topic keeps the latest record of each key (cleanup.policy=compact) instead of a time window.
     compacted: bool = False
     keys: Key = ORDER_KEY  # the key rule of its messages; exceptions are in _KEYS
+    # How long records are kept (retention.ms) on a topic that is not compacted: a week, like Kafka's
+    # default, written down so that the services' bookkeeping retention can be checked against it.
+    retention_ms: int = 7 * 24 * 3600 * 1000
 
     @property
     def cleanup_policy(self) -> str:
@@ -64,6 +67,8 @@ class Topic:
     def configs(self) -> dict[str, str]:
         """The topic-level settings it is created with."""
         configs = {"cleanup.policy": self.cleanup_policy}
+        if not self.compacted:
+            configs["retention.ms"] = str(self.retention_ms)
         if self.max_message_bytes:
             configs["max.message.bytes"] = str(self.max_message_bytes)
         return configs
@@ -147,6 +152,7 @@ DEAD_LETTERS = Topic(
     read_by=(),
     max_message_bytes=4 * 1024 * 1024,
     keys=ORIGINAL_KEY,
+    retention_ms=30 * 24 * 3600 * 1000,  # operators replay from it: a month
 )
 
 LISTINGS_STATE = Topic(

@@ -1,206 +1,313 @@
-"""The consuming pipeline every subscriber shares: decode one record, apply it once, or dead-letter it.
-
-- A record is decoded on its own. Bytes that are not a valid message for the topic go to the
-  dead-letter topic with the error, and a command whose sender can be identified is answered with
-  a rejection (M3, M5).
-- A decoded message is applied in one transaction with its inbox claim, so a redelivered or
-  replayed message changes nothing (M2); a command re-sent in a new message (same command id) is
-  not applied or answered again (R9, M5).
-- A command the service refuses (it breaks a rule) is answered with a rejection naming the rule,
-  and kept on the dead-letter topic with its original bytes, in that same transaction (M3, M5).
-- Dead letters and answers go through the outbox, so they are as durable as any event, with ids
-  derived from the record's position, so a redelivered bad record is handled once.
-- Anything else raised (the database is down, say) propagates: the subscriber's NACK_ON_ERROR
-  policy seeks back and the record is retried, never skipped.
-- Records come in batches, applied in one transaction; a failing batch is retried record by record.
+"""The consuming pipeline every subscriber shares: read a batch of records, apply each once in record
+order in one transaction, answer or dead-letter what cannot be applied, and never lose or block on a
+record. The guarantees are listed once, in docs/architecture.md ("Inbox and consumers").
 """
 
 from __future__ import annotations
 
-import base64
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from dataclasses import dataclass, field
 
 import asyncpg
 import structlog
 from aiokafka import ConsumerRecord
 
+from shared import tracing
 from shared.contracts.codec import DecodeError, decode
 from shared.contracts.envelope import Command, Message
-from shared.contracts.events import CommandRejected, DeadLetter
-from shared.contracts.reasons import Refusal, RejectionReason
-from shared.contracts.topics import DEAD_LETTERS, Topic
+from shared.contracts.reasons import Refusal
+from shared.contracts.topics import DEAD_LETTERS
 from shared.logs import get_logger
+from shared.messaging import rejections
+from shared.messaging.dispatch import Routes
+from shared.messaging.failures import Backoff, RateLimitedLog, Stopping, is_transient
+from shared.messaging.work import Delivery, Outgoing, UnitOfWork
+from shared.metrics import BATCH_SECONDS, RECORDS, RETRIES, count_emitted
 from shared.storage import inbox, outbox
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """Where a message was read from: some use cases need the partition (R15 watermarks)."""
-
-    topic: str
-    partition: int
-    offset: int
-
-
-Apply = Callable[[asyncpg.Connection, Message, Delivery], Awaitable[Refusal | None]]
 
 log = get_logger()
 
 
 @dataclass(frozen=True)
-class Answers:
-    """Where a service answers the commands it refuses, and the key of the answer."""
+class Item:
+    """One record of a batch, decoded, or the reason it could not be."""
 
-    topic: Topic
-    key_of: Callable[[dict[str, Any]], str | None]
+    record: ConsumerRecord
+    message: Message | DecodeError
+
+
+@dataclass
+class Committed:
+    """What one transaction did, counted once it committed (a rolled-back attempt counts nothing)."""
+
+    outcomes: list[tuple[str, str]] = field(default_factory=list)  # (message type, outcome)
+    outgoing: list[Outgoing] = field(default_factory=list)
 
 
 class Pipeline:
-    def __init__(self, service: str, topic: Topic, pool: asyncpg.Pool, apply: Apply, answers: Answers | None = None) -> None:
+    def __init__(
+        self,
+        service: str,
+        routes: Routes,
+        pool: asyncpg.Pool,
+        work: Callable[[], UnitOfWork],
+        *,
+        stopping: asyncio.Event,
+        attempts: int = 3,
+        backoff: Backoff | None = None,
+    ) -> None:
         self.service = service
-        self.topic = topic
+        self.routes = routes
         self._pool = pool
-        self._apply = apply
-        self._answers = answers
+        self._work = work
+        self._stopping = stopping
+        self._attempts = attempts  # deterministic failures of one record before it is set aside
+        self._backoff = backoff or Backoff()
+        self._retry_log = RateLimitedLog()
 
     async def handle(self, records: Sequence[ConsumerRecord]) -> None:
-        """Apply a batch of records in one transaction; if any fails, apply them one by one.
+        """Apply a batch; returns once every record is applied, answered or dead-lettered.
 
-        One transaction per batch is what makes consuming fast. When a record fails, the batch is
-        rolled back and retried record by record, each in its own transaction, so the failure stays
-        with its record: the ones before it commit, it raises (the subscriber seeks back and retries
-        it), and those after it are redelivered; the inbox absorbs the repeats.
+        Raises Stopping (or is cancelled) when the service stops first: nothing of the batch is
+        committed then, and its offsets are not, so a restart resumes it.
         """
-        if len(records) > 1:
-            try:
-                async with self._pool.acquire() as conn, conn.transaction():
-                    await self._apply_records(conn, records)
-                return
-            except Exception as exc:  # whatever failed: isolate the record that caused it
-                log.warning("batch.retried_one_by_one", topic=self.topic.name, records=len(records), error=repr(exc)[:300])
-        for record in records:
-            async with self._pool.acquire() as conn, conn.transaction():
-                await self._apply_records(conn, [record])
+        items = self._read(records)
+        if items:
+            with BATCH_SECONDS.labels(self.service, self.routes.topic.name).time():
+                await self._settle(items)
 
-    async def _apply_records(self, conn: asyncpg.Connection, records: Sequence[ConsumerRecord]) -> None:
-        decoded: list[tuple[ConsumerRecord, Message | DecodeError]] = []
+    def _read(self, records: Sequence[ConsumerRecord]) -> list[Item]:
+        items = []
         for record in records:
+            kind = _header(record, "message_type")
+            if kind is not None and self.routes.ignores_type(kind):
+                RECORDS.labels(self.service, self.routes.topic.name, kind, "ignored").inc()
+                continue  # the relay names every event's type: ignored ones are dropped unread
             try:
-                decoded.append((record, decode(self.topic, record.value or b"")))
+                message = decode(self.routes.topic, record.value or b"")
             except DecodeError as error:
-                decoded.append((record, error))
-        # One inbox statement for the whole batch (M2); a second copy in the same batch is a repeat too.
-        # A bad record is claimed under its dead letter's id: redelivered, it is dead-lettered once.
-        fresh = await inbox.claim_many(
-            conn,
-            [
-                (m.event_id, self.topic.name, m.type) if isinstance(m, Message) else (self._letter_id(r), self.topic.name, "dead_letter")
-                for r, m in decoded
-                if not isinstance(m, Message) or m.needs_inbox
-            ],
-        )
-        for record, item in decoded:
-            if isinstance(item, DecodeError):
-                if self._letter_id(record) in fresh:
-                    await self._dead_letter(conn, record.value or b"", record, item)
+                items.append(Item(record, error))
                 continue
-            with structlog.contextvars.bound_contextvars(**item.correlation()):
-                if item.needs_inbox:
-                    if item.event_id not in fresh:
-                        log.info("message.duplicate_ignored", topic=self.topic.name)
-                        continue
-                    fresh.discard(item.event_id)
-                await self._apply_one(conn, record, item)
+            if self.routes.route(message) is not None:
+                items.append(Item(record, message))
+            else:  # a type ignored on purpose, sent without a type header
+                RECORDS.labels(self.service, self.routes.topic.name, message.type, "ignored").inc()
+        return items
 
-    async def _apply_one(self, conn: asyncpg.Connection, record: ConsumerRecord, message: Message) -> None:
-        if isinstance(message, Command) and not await inbox.claim_command(conn, message.command_id, message.type):
-            log.info("command.already_answered", topic=self.topic.name)
-            return
-        refusal = await self._apply(conn, message, Delivery(record.topic, record.partition, record.offset))
-        if refusal is not None:
-            await self._refuse(conn, record.value or b"", record, message, refusal)
+    async def _settle(self, items: list[Item]) -> None:
+        """One transaction for the batch. A transient failure is retried as long as it takes; any other
+        splits the batch record by record, and a record that keeps failing while the database answers
+        is set aside (dead letter, answer) so its partition moves on (M3)."""
+        failures = 0
+        while True:
+            try:
+                self._count(await self._transiently_retried(lambda: self._apply_in_transaction(items)))
+                return
+            except Stopping:
+                raise
+            except Exception as exc:
+                if len(items) > 1:
+                    log.warning("batch.retried_one_by_one", topic=self.routes.topic.name, records=len(items), error=repr(exc)[:300])
+                    for item in items:
+                        await self._settle([item])
+                    return
+                failures += 1
+                RETRIES.labels(self.service, f"consume {self.routes.topic.name}", "deterministic").inc()
+                if failures >= self._attempts:
+                    await self._set_aside(items[0], exc)
+                    return
+                log.warning("message.failed", topic=self.routes.topic.name, offset=items[0].record.offset, attempt=failures, error=repr(exc)[:300])
+                await self._backoff.wait(failures, self._stopping)
 
-    async def _refuse(self, conn: asyncpg.Connection, body: bytes, record: ConsumerRecord, message: Message, refusal: Refusal) -> None:
-        origin = _origin(self.service, record)
-        await outbox.add(conn, DEAD_LETTERS, _key(record), self._letter(body, record, "rule_violation", f"{refusal.rule} {refusal.reason.value}: {refusal.message}"))
+    async def _transient(self, exc: Exception) -> bool:
+        """A failure is only taken for the record's fault while the database answers other work."""
+        return is_transient(exc) or not await self._database_answers()
+
+    async def _database_answers(self) -> bool:
+        try:
+            async with asyncio.timeout(5):
+                async with self._pool.acquire() as conn:
+                    await conn.fetchval("select 1")
+            return True
+        except Exception:
+            return False
+
+    async def _apply_in_transaction(self, items: list[Item]) -> Committed:
+        done = Committed()
+        async with self._pool.acquire() as conn, conn.transaction():
+            work = self._work()
+            fresh = await self._claim_messages(conn, items, done)
+            answerable = await self._claim_commands(conn, fresh)
+            await work.load(conn, [item.message for item in fresh if isinstance(item.message, Message)])
+            for item in fresh:
+                if isinstance(item.message, DecodeError):
+                    self._unreadable(work, item, answerable)
+                    done.outcomes.append(("unreadable", "dead_lettered"))
+                else:
+                    done.outcomes.append((item.message.type, self._apply(work, item, answerable)))
+            await work.save(conn)
+            await outbox.add(conn, work.outgoing)
+        done.outgoing = work.outgoing
+        return done
+
+    def _count(self, done: Committed) -> None:
+        topic = self.routes.topic.name
+        for message_type, outcome in done.outcomes:
+            RECORDS.labels(self.service, topic, message_type, outcome).inc()
+        count_emitted(self.service, done.outgoing)
+
+    async def _claim_messages(self, conn: asyncpg.Connection, items: list[Item], done: Committed | None = None) -> list[Item]:
+        """The items not seen before (M2), in record order: one inbox statement for the batch. A bad
+        record is claimed under its dead letter's id, so a redelivered one is dead-lettered once."""
+        ids = [self._inbox_id(item) for item in items]
+        claimed = await inbox.claim_messages(
+            conn, [(i, self.routes.topic.name, _type_of(item)) for i, item in zip(ids, items, strict=True) if i is not None]
+        )
+        fresh = []
+        for event_id, item in zip(ids, items, strict=True):
+            if event_id is None:
+                fresh.append(item)  # idempotent by nature (a watermark): no inbox row
+            elif event_id in claimed:
+                claimed.discard(event_id)  # a second copy in the same batch is a repeat too
+                fresh.append(item)
+            else:
+                log.info("message.duplicate_ignored", topic=self.routes.topic.name, message_id=str(event_id))
+                if done is not None:
+                    done.outcomes.append((_type_of(item), "duplicate"))
+        return fresh
+
+    def _inbox_id(self, item: Item) -> object | None:
+        if isinstance(item.message, DecodeError):
+            return rejections.letter_id(self.service, item.record)
+        return item.message.event_id if item.message.needs_inbox else None
+
+    async def _claim_commands(self, conn: asyncpg.Connection, items: list[Item]) -> set[object]:
+        """Command ids answered by this batch: a command re-sent in a new message (same command id) is
+        not applied or answered again (R9, M5). Unreadable commands are answered once per id too."""
+        if self.routes.answers_on is None:
+            return set()
+        wanted: dict[object, str] = {}
+        for item in items:
+            command = _command_of(item)
+            if command is not None:
+                wanted.setdefault(command[0], command[1])
+        return set(await inbox.claim_commands(conn, list(wanted.items())))  # type: ignore[arg-type]
+
+    def _apply(self, work: UnitOfWork, item: Item, answerable: set[object]) -> str:
+        """Apply one message; returns its outcome."""
+        message = item.message
+        assert isinstance(message, Message)
+        route = self.routes.route(message)
+        assert route is not None  # _read keeps only routed messages
+        with structlog.contextvars.bound_contextvars(**message.correlation()):
+            if isinstance(message, Command):
+                if message.command_id not in answerable:
+                    log.info("command.already_answered", topic=self.routes.topic.name)
+                    return "already_answered"
+                answerable.discard(message.command_id)
+            with tracing.consuming(f"{self.service} {message.type}", item.record.headers, topic=self.routes.topic.name):
+                refusal = route(work, message, Delivery(item.record.partition))
+                if refusal is not None:
+                    self._refuse(work, item, refusal)
+                    return "refused"
+                return "applied"
+
+    def _refuse(self, work: UnitOfWork, item: Item, refusal: Refusal) -> None:
+        """A message that breaks a rule: kept on the dead-letter topic, and a command answered (M3, M5)."""
+        message = item.message
+        assert isinstance(message, Message)
+        detail = f"{refusal.rule} {refusal.reason.value}: {refusal.message}"
+        work.emit(DEAD_LETTERS, rejections.record_key(item.record), rejections.dead_letter(self.service, item.record, rejections.RULE_VIOLATION, detail, work.now))
         if isinstance(message, Command):
-            await self._answer(conn, message.model_dump(mode="json"), message.command_id, refusal, origin)
+            self._answer(work, item, message.model_dump(mode="json"), refusal)
         log.info("command.refused", reason=refusal.reason.value, rule=refusal.rule)
 
-    async def _dead_letter(self, conn: asyncpg.Connection, body: bytes, record: ConsumerRecord, error: DecodeError) -> None:
-        await outbox.add(conn, DEAD_LETTERS, _key(record), self._letter(body, record, error.kind, error.detail))
-        payload = error.payload or {}
-        command_id = _uuid(payload.get("command_id"))
-        # Answer the sender of a command if it can be identified, once per command id (M5).
-        answered = (
-            self._answers is not None and command_id is not None and await inbox.claim_command(conn, command_id, str(payload.get("type")))
-        )
+    def _unreadable(self, work: UnitOfWork, item: Item, answerable: set[object]) -> None:
+        error = item.message
+        assert isinstance(error, DecodeError)
+        work.emit(DEAD_LETTERS, rejections.record_key(item.record), rejections.dead_letter(self.service, item.record, error.kind, error.detail, work.now))
+        command = _command_of(item)
+        answered = command is not None and command[0] in answerable
         if answered:
-            refusal = Refusal(RejectionReason.INVALID, f"{error.kind}: {error.detail}"[:2000])
-            await self._answer(conn, payload, command_id, refusal, _origin(self.service, record))  # type: ignore[arg-type]
-        log.warning(
-            "message.dead_lettered",
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            error_kind=error.kind,
-            error=error.detail[:500],
-            answered=answered,
-        )
+            answerable.discard(command[0])  # type: ignore[index]
+            self._answer(work, item, error.payload or {}, rejections.unreadable(error.kind, error.detail))
+        log.warning("message.dead_lettered", **_position(item.record), error_kind=error.kind, error=error.detail[:500], answered=answered)
 
-    def _letter_id(self, record: ConsumerRecord) -> UUID:
-        return uuid5(NAMESPACE_URL, f"dead-letter:{_origin(self.service, record)}")
-
-    def _letter(self, body: bytes, record: ConsumerRecord, kind: str, error: str) -> DeadLetter:
-        return DeadLetter(
-            event_id=self._letter_id(record),
-            service=self.service,
-            source_topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            key_base64=base64.b64encode(record.key).decode() if record.key is not None else None,
-            value_base64=base64.b64encode(body).decode(),
-            error_kind=kind,
-            error=error,
-        )
-
-    async def _answer(self, conn: asyncpg.Connection, payload: dict[str, Any], command_id: UUID, refusal: Refusal, origin: str) -> None:
-        """Answer the sender of a refused command (M5), if this topic carries commands."""
-        if self._answers is None:
+    def _answer(self, work: UnitOfWork, item: Item, payload: dict, refusal: Refusal) -> None:  # type: ignore[type-arg]
+        answers_on = self.routes.answers_on
+        command_id = rejections.command_id_in(payload)
+        if answers_on is None or command_id is None:
             return
+        answer = rejections.command_rejected(self.service, item.record, payload, command_id, refusal, work.now)
+        work.emit(answers_on, self.routes.answer_key(payload) or str(command_id), answer)
 
-        def text(name: str) -> str | None:
-            value = payload.get(name)
-            return value if isinstance(value, str) and len(value) <= 64 else None
+    async def _set_aside(self, item: Item, error: Exception) -> None:
+        """A record that failed every attempt while the database answered: dead-lettered with its bytes
+        and the error, its command answered, its inbox id claimed so a redelivery changes nothing."""
+        correlation = item.message.correlation() if isinstance(item.message, Message) else {}
+        log.error("message.processing_failed", **_position(item.record), attempts=self._attempts, error=repr(error)[:1000], **correlation)
+        try:
+            self._count(await self._transiently_retried(lambda: self._dead_letter_after_failures(item, error)))
+        except Stopping:
+            raise
+        except Exception as exc:  # the dead letter itself cannot be written: say so loudly, move on
+            log.critical("message.set_aside_failed", **_position(item.record), error=repr(exc)[:1000])
 
-        answer = CommandRejected(
-            event_id=uuid5(NAMESPACE_URL, f"rejection:{origin}"),
-            command_id=command_id,
-            command_type=text("type"),
-            reason=refusal.reason,
-            rule=refusal.rule,
-            message=refusal.message,
-            seller_id=text("seller_id"),
-            storefront_id=text("storefront_id"),
-            order_id=text("order_id"),
-            listing_id=text("listing_id") or refusal.listing_id,
-        )
-        await outbox.add(conn, self._answers.topic, self._answers.key_of(payload) or str(command_id), answer)
+    async def _dead_letter_after_failures(self, item: Item, error: Exception) -> Committed:
+        done = Committed(outcomes=[(_type_of(item), "set_aside")])
+        async with self._pool.acquire() as conn, conn.transaction():
+            work = self._work()
+            if not await self._claim_messages(conn, [item]):
+                return Committed()  # another instance set it aside first
+            answerable = await self._claim_commands(conn, [item])
+            detail = repr(error)
+            work.emit(DEAD_LETTERS, rejections.record_key(item.record), rejections.dead_letter(self.service, item.record, rejections.PROCESSING_FAILED, detail, work.now))
+            command = _command_of(item)
+            if command is not None and command[0] in answerable:
+                payload = item.message.model_dump(mode="json") if isinstance(item.message, Message) else item.message.payload or {}
+                self._answer(work, item, payload, rejections.processing_failed(error))
+            await outbox.add(conn, work.outgoing)
+        done.outgoing = work.outgoing
+        return done
+
+    async def _transiently_retried(self, work: Callable[[], Awaitable[Committed]]) -> Committed:
+        """Run `work`, again after a pause as long as it fails transiently; other failures propagate."""
+        attempt = 0
+        while True:
+            try:
+                return await work()
+            except Stopping:
+                raise
+            except Exception as exc:
+                if not await self._transient(exc):
+                    raise
+                attempt += 1
+                RETRIES.labels(self.service, f"consume {self.routes.topic.name}", "transient").inc()
+                self._retry_log.warning("batch.retrying", topic=self.routes.topic.name, attempt=attempt, error=repr(exc)[:300])
+                await self._backoff.wait(attempt, self._stopping)
+
+def _position(record: ConsumerRecord) -> dict[str, object]:
+    return {"topic": record.topic, "partition": record.partition, "offset": record.offset}
 
 
-def _origin(service: str, record: ConsumerRecord) -> str:
-    return f"{service}:{record.topic}:{record.partition}:{record.offset}"
+def _header(record: ConsumerRecord, name: str) -> str | None:
+    for key, value in record.headers or ():
+        if key == name:
+            return value.decode(errors="replace") if isinstance(value, bytes) else None
+    return None
 
 
-def _key(record: ConsumerRecord) -> str:
-    return record.key.decode(errors="replace") if record.key else ""
+def _type_of(item: Item) -> str:
+    return item.message.type if isinstance(item.message, Message) else "dead_letter"
 
 
-def _uuid(value: object) -> UUID | None:
-    try:
-        return UUID(str(value))
-    except ValueError:
-        return None
+def _command_of(item: Item) -> tuple[object, str] | None:
+    """(command id, command type) of a command, readable or not; None for anything else."""
+    message = item.message
+    if isinstance(message, Command):
+        return message.command_id, message.type
+    if isinstance(message, DecodeError) and message.payload is not None:
+        command_id = rejections.command_id_in(message.payload)
+        return (command_id, str(message.payload.get("type"))) if command_id is not None else None
+    return None

@@ -1,12 +1,5 @@
 """The outbox relay: publishes committed outbox rows to Kafka in id order, then deletes them.
-
-Invariants
-- A row is deleted only after Kafka acknowledged it (acks=all), so nothing committed is lost;
-  a crash between the two republishes the batch, and consumers' inboxes drop the repeats.
-- One relay per database publishes at a time (a transaction-scoped advisory lock), so records
-  keep the order their transactions committed in.
-- It wakes on NOTIFY from the writing transaction and also polls, because notifications can be lost.
-"""
+Its invariants are written once, in docs/architecture.md ("Outbox")."""
 
 from __future__ import annotations
 
@@ -17,30 +10,37 @@ from typing import Any
 import asyncpg
 
 from shared.logs import get_logger
+from shared.messaging.failures import RateLimitedLog, is_transient
+from shared.metrics import PUBLISHED
 from shared.storage.outbox import NOTIFY_CHANNEL
 from shared.storage.wakeup import Wakeup
 
-# (topic, key, payload, headers, partition or None) -> a future resolved when Kafka acknowledged the record.
+# (topic, key, payload, headers, partition or None) -> a future resolved when Kafka acknowledged the
+# record: shared.messaging.producer.Producer.send.
 Enqueue = Callable[[str, bytes, bytes, dict[str, str], int | None], Awaitable[asyncio.Future[Any]]]
 
 log = get_logger()
 
 
 class OutboxRelay:
-    def __init__(self, pool: asyncpg.Pool, enqueue: Enqueue, *, poll_seconds: float = 1.0, batch_size: int = 500) -> None:
+    def __init__(self, pool: asyncpg.Pool, enqueue: Enqueue, *, service: str = "", poll_seconds: float = 1.0, batch_size: int = 500) -> None:
+        self._service = service
         self._pool = pool
         self._enqueue = enqueue
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
         self._wakeup = Wakeup(NOTIFY_CHANNEL)
+        self._retry_log = RateLimitedLog()
 
     async def run(self) -> None:
         async with self._wakeup.listening(self._pool):
             while True:
                 try:
                     published = await self.publish_pending()
-                except (OSError, asyncpg.PostgresConnectionError) as exc:
-                    log.warning("outbox.relay_retry", error=str(exc))
+                except Exception as exc:
+                    if not is_transient(exc):
+                        raise
+                    self._retry_log.warning("outbox.relay_retrying", error=repr(exc)[:300])
                     published = 0
                 if published < self._batch_size:  # a full batch means more may be waiting
                     await self._wakeup.sleep(self._poll_seconds)
@@ -51,7 +51,7 @@ class OutboxRelay:
             if not await conn.fetchval("select pg_try_advisory_xact_lock(hashtext('outbox_relay'))"):
                 return 0
             rows = await conn.fetch(
-                "select id, event_id, topic, key, message_type, payload, partition from outbox order by id limit $1",
+                "select id, event_id, topic, key, message_type, payload, partition, traceparent from outbox order by id limit $1",
                 self._batch_size,
             )
             if not rows:
@@ -62,12 +62,22 @@ class OutboxRelay:
                     row["topic"],
                     row["key"].encode(),
                     bytes(row["payload"]),
-                    {"event_id": str(row["event_id"]), "message_type": row["message_type"]},
+                    _headers(row),
                     row["partition"],
                 )
                 for row in rows
             ]
             await asyncio.gather(*acks)
             await conn.execute("delete from outbox where id = any($1::bigint[])", [row["id"] for row in rows])
+            for row in rows:
+                PUBLISHED.labels(self._service, row["topic"]).inc()
             log.debug("outbox.published", count=len(rows))
             return len(rows)
+
+
+def _headers(row: asyncpg.Record) -> dict[str, str]:
+    """What a consumer may read without decoding: the event's id and type, and its trace context."""
+    headers = {"event_id": str(row["event_id"]), "message_type": row["message_type"]}
+    if row["traceparent"]:
+        headers["traceparent"] = row["traceparent"]
+    return headers

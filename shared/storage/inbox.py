@@ -1,4 +1,5 @@
-"""The inbox: which messages and commands a service has handled, so redelivery and re-sending change nothing (M2, R9, M5)."""
+"""The inbox: which messages and commands a service has handled, so redelivery and re-sending change
+nothing (M2, R9, M5). Every function runs in the caller's transaction."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from uuid import UUID
 import asyncpg
 
 
-async def claim_many(conn: asyncpg.Connection, entries: list[tuple[UUID, str, str]]) -> set[UUID]:
+async def claim_messages(conn: asyncpg.Connection, entries: list[tuple[UUID, str, str]]) -> set[UUID]:
     """Record many (event id, topic, type) at once; returns the ids that were new."""
     if not entries:
         return set()
@@ -22,12 +23,16 @@ async def claim_many(conn: asyncpg.Connection, entries: list[tuple[UUID, str, st
     return {row["event_id"] for row in rows}
 
 
-async def claim_command(conn: asyncpg.Connection, command_id: UUID, command_type: str) -> bool:
-    """Record `command_id` as answered in the caller's transaction; False if it already was."""
-    inserted = await conn.fetchval(
-        """insert into handled_commands (command_id, command_type) values ($1, $2)
-           on conflict (command_id) do nothing returning true""",
-        command_id,
-        command_type.replace("\x00", "\ufffd")[:64],  # may come from a malformed message
+async def claim_commands(conn: asyncpg.Connection, entries: list[tuple[UUID, str]]) -> set[UUID]:
+    """Record many (command id, command type) as answered; returns the ids not answered before."""
+    if not entries:
+        return set()
+    rows = await conn.fetch(
+        """insert into handled_commands (command_id, command_type)
+           select * from unnest($1::uuid[], $2::text[])
+           on conflict (command_id) do nothing returning command_id""",
+        [e[0] for e in entries],
+        # The type may come from a malformed message: text columns refuse NUL.
+        [e[1].replace("\x00", "\ufffd")[:64] for e in entries],
     )
-    return bool(inserted)
+    return {row["command_id"] for row in rows}

@@ -1,4 +1,4 @@
-"""Writing events to the outbox, inside the caller's transaction (M2)."""
+"""Writing events to the outbox, inside the caller's transaction (M2). Invariants: docs/architecture.md."""
 
 from __future__ import annotations
 
@@ -7,40 +7,37 @@ from collections.abc import Sequence
 import asyncpg
 
 from shared.contracts.codec import encode
-from shared.contracts.envelope import Message
-from shared.contracts.topics import Topic
+from shared.messaging.work import Outgoing
 
 # A trigger (migration 0004) notifies this channel at commit: it wakes the relay without polling.
 NOTIFY_CHANNEL = "outbox"
 
 
-async def add(conn: asyncpg.Connection, topic: Topic, key: str, message: Message, *, partition: int | None = None) -> None:
-    """Queue `message` for publication when the caller's transaction commits.
+async def add(conn: asyncpg.Connection, rows: Sequence[Outgoing]) -> None:
+    """Queue messages for publication when the caller's transaction commits, in the given order.
 
-    An event id already queued is skipped, so a deterministic id makes a retried write harmless.
-    `partition` overrides the key's partition (for messages addressed to one partition).
+    One statement for any number of rows and topics. An event id already queued is skipped, so a
+    deterministic id makes a retried write harmless.
     """
-    await add_many(conn, topic, [(key, message)], partition=partition)
-
-
-async def add_many(conn: asyncpg.Connection, topic: Topic, entries: Sequence[tuple[str, Message]], *, partition: int | None = None) -> None:
-    """Queue several messages in one statement, in the given order (ids follow it)."""
-    for _, message in entries:
-        if type(message) not in topic.messages:
-            raise ValueError(f"{message.type} does not travel on {topic.name}")
+    if not rows:
+        return
+    for row in rows:
+        if type(row.message) not in row.topic.messages:
+            raise ValueError(f"{row.message.type} does not travel on {row.topic.name}")
     await conn.execute(
-        """insert into outbox (event_id, topic, key, message_type, payload, partition)
-           select event_id, $1, key, message_type, payload, $2
-           from unnest($3::uuid[], $4::text[], $5::text[], $6::bytea[]) with ordinality
-                as e(event_id, key, message_type, payload, position)
+        """insert into outbox (event_id, topic, key, message_type, payload, partition, traceparent)
+           select event_id, topic, key, message_type, payload, partition, traceparent
+           from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::int[], $7::text[]) with ordinality
+                as e(event_id, topic, key, message_type, payload, partition, traceparent, position)
            order by position
            on conflict (event_id) do nothing""",
-        topic.name,
-        partition,
-        [message.event_id for _, message in entries],
-        [_printable(key) for key, _ in entries],
-        [message.type for _, message in entries],
-        [encode(message) for _, message in entries],
+        [row.message.event_id for row in rows],
+        [row.topic.name for row in rows],
+        [_printable(row.key) for row in rows],
+        [row.message.type for row in rows],
+        [encode(row.message) for row in rows],
+        [row.partition for row in rows],
+        [row.traceparent for row in rows],
     )
 
 

@@ -20,12 +20,14 @@ class Wakeup:
         conn = await pool.acquire()
         try:
             await conn.add_listener(self.channel, self._notified)
-            try:
-                yield
-            finally:
-                await conn.remove_listener(self.channel, self._notified)
+            yield
         finally:
-            await pool.release(conn)
+            # The connection may be gone with its server; nothing to clean up then, and an error here
+            # must not replace the one (or the cancellation) that ends the block.
+            with contextlib.suppress(Exception):
+                await conn.remove_listener(self.channel, self._notified)
+            with contextlib.suppress(Exception):
+                await pool.release(conn)
 
     async def sleep(self, seconds: float) -> None:
         """Return after `seconds`, or earlier if a notification came (since the last sleep)."""

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from devtools.kafka_io import Publisher, Tap
-from devtools.launcher import ServiceProcess, running
-from shared.contracts.topics import SERVICES
+from devtools.launcher import ServiceProcess
+from devtools.system import SHORT_INTERVALS, running, service_processes
 from tests.support.infra import Infra
 
 
@@ -17,25 +17,13 @@ def service_env() -> dict[str, str]:
     return {}
 
 
-def service_processes(
-    infra: Infra, topic_prefix: str, databases: dict[str, str], logs: Path, env: dict[str, str]
-) -> list[ServiceProcess]:
-    """The three services, each its own process with its own database, on the given topics."""
-    common = {
-        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
-        "TOPIC_PREFIX": topic_prefix,
-        "OUTBOX_POLL_SECONDS": "0.5",
-        "WATERMARK_INTERVAL_SECONDS": "0.2",
-        "LOG_LEVEL": "INFO",
-    }
-    return [ServiceProcess(name, {**common, "DATABASE_URL": databases[name], **env}, logs / f"{name}.log") for name in SERVICES]
-
-
 @pytest.fixture
 async def services(
     infra: Infra, topic_prefix: str, service_databases: dict[str, str], tmp_path: Path, service_env: dict[str, str]
 ) -> AsyncIterator[dict[str, ServiceProcess]]:
-    async with running(service_processes(infra, topic_prefix, service_databases, tmp_path, service_env)) as started:
+    """The three services, each its own process with its own database, on the test's topics."""
+    processes = service_processes(infra.kafka_bootstrap_servers, topic_prefix, service_databases, tmp_path, env={**SHORT_INTERVALS, **service_env})
+    async with running(processes) as started:
         yield started
 
 

@@ -1,7 +1,8 @@
 """The fault run at CI size: a storefront load while every service is killed -9 and restarted three
 times, the broker is killed -9, PostgreSQL is stopped immediately, inputs are duplicated and poison is
 mixed in; afterwards no effect is lost or doubled, no deadline fired early, stock adds up (M2, M3, R3,
-R11, R12, R14, R15). The harness runs its own Kafka and PostgreSQL; see devtools/faults.py."""
+R11, R12, R14, R15). The harness runs its own Kafka and PostgreSQL (ports from FAULTS_KAFKA_PORT and
+FAULTS_PG_PORT, 29092 and 25432 by default); see devtools/faults.py."""
 
 from __future__ import annotations
 

@@ -17,18 +17,16 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
-from devtools.actors import ANSWERS, Marketplace
+from devtools.actors import Marketplace
 from devtools.kafka_io import Publisher, Tap
-from devtools.launcher import running
+from devtools.system import SHORT_INTERVALS, PrivateSystem
 from services.orders.dates import end_of_day, local_date
 from shared.contracts import events
 from shared.contracts.envelope import Command, Message
 from shared.contracts.reasons import RejectionReason
-from shared.contracts.topics import ORDERS_EVENTS, order_key
-from tests.conftest import databases_of_their_own, new_run_id, topics_of_their_own
-from tests.e2e.conftest import service_processes
+from shared.contracts.topics import ANSWER_TYPES, ORDERS_EVENTS, order_key
 from tests.support.infra import Infra
-from tests.support.settle import accelerated, clock_env, published
+from tests.support.settle import accelerated, published
 
 pytestmark = pytest.mark.e2e
 
@@ -128,21 +126,19 @@ async def snapshot(outcome: Outcome, urls: dict[str, str]) -> None:
 
 @pytest.fixture(scope="module")
 async def outcome(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Outcome]:
-    run_id = new_run_id()
-    prefix = await topics_of_their_own(infra, run_id)
     # Services take a few real seconds (days of simulated time) to start: orders are placed in late
     # February, so their 30-day windows cross the DST change of 8 March.
-    clock = accelerated(datetime(2026, 2, 12, 14, tzinfo=UTC), SPEED)
-    env = {"MARKETPLACE_TIMEZONE": ZONE.key, **clock_env(clock)}
+    env = {"MARKETPLACE_TIMEZONE": ZONE.key, **SHORT_INTERVALS}
     logs: Path = tmp_path_factory.mktemp("scenario")
-    async with databases_of_their_own(infra, run_id) as urls:
-        processes = service_processes(infra, prefix, urls, logs, env)
-        async with running(processes), Publisher(infra.kafka_bootstrap_servers, prefix) as publisher:
-            async with Tap(infra.kafka_bootstrap_servers, prefix) as tap:
-                result = Outcome(tap=tap, inventory_url=urls["inventory"])
-                await run_scenario(Marketplace(publisher, tap, clock, ZONE), result)
-                await snapshot(result, urls)
-                yield result
+    start = datetime(2026, 2, 12, 14, tzinfo=UTC)
+    async with PrivateSystem(infra, label="test", env=env, clock=lambda: accelerated(start, SPEED), logs=logs) as system:
+        clock = system.clock
+        assert clock is not None
+        async with Publisher(infra.kafka_bootstrap_servers, system.prefix) as publisher, Tap(infra.kafka_bootstrap_servers, system.prefix) as tap:
+            result = Outcome(tap=tap, inventory_url=system.databases["inventory"])
+            await run_scenario(Marketplace(publisher, tap, clock, ZONE), result)
+            await snapshot(result, system.databases)
+            yield result
 
 
 def rejected(outcome: Outcome, step: str) -> RejectionReason:
@@ -270,7 +266,7 @@ def test_M4_every_message_about_an_order_is_keyed_by_that_order(outcome: Outcome
 
 def test_M5_every_command_got_exactly_one_answer(outcome: Outcome) -> None:
     for command in outcome.commands:
-        answers = [m for m in outcome.tap.of_type(ANSWERS) if m.command_id == command.command_id]  # type: ignore[attr-defined]
+        answers = [m for m in outcome.tap.of_type(ANSWER_TYPES) if m.command_id == command.command_id]  # type: ignore[attr-defined]
         assert len(answers) == 1, (command.type, getattr(command, "order_id", None), answers)
     # Refusals name the rule they enforce.
     for refusal in outcome.tap.of_type(events.CommandRejected):

@@ -84,11 +84,14 @@ async def test_R7_order_flows_from_storefront_to_deadlines(
         async def timers() -> dict[str, datetime]:
             return dict(await deadlines.fetch("select kind, due_at from deadlines where order_id = 'order-1'"))
 
-        # The deadlines service consumes the acceptance asynchronously: wait for its rows.
-        await eventually(timers, lambda t: len(t) == 2)
+        # The deadlines service consumes the acceptance asynchronously: wait for its rows. With the
+        # default lead time (S4), each deadline has a warning timer a simulated day before it.
+        await eventually(timers, lambda t: len(t) == 4)
         assert await timers() == {
             "ship_by": datetime(2026, 3, 18, tzinfo=UTC),
             "confirm_by": datetime(2026, 4, 10, tzinfo=UTC),
+            "ship_by_warning": datetime(2026, 3, 17, tzinfo=UTC),
+            "confirm_by_warning": datetime(2026, 4, 9, tzinfo=UTC),
         }
     finally:
         for conn in (inventory, orders, deadlines):

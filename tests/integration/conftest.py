@@ -1,13 +1,17 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 
+from devtools.system import create_database, drop_database
+from shared.contracts.envelope import Message
+from shared.messaging.work import UnitOfWork
+from shared.storage import outbox
 from shared.storage.migrate import migrate
-from tests.support.databases import create_database, drop_database
 from tests.support.infra import Infra
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,3 +37,13 @@ async def migrated_pool(infra: Infra, run_id: str) -> AsyncIterator[MakePool]:
     for name, pool in made:
         await pool.close()
         await drop_database(infra.postgres_url, name)
+
+
+async def apply_in_one_transaction(pool: asyncpg.Pool, work: UnitOfWork, handle: Callable[[Any, Any], object], messages: Sequence[Message]) -> None:
+    """What the consuming pipeline does with a batch, minus Kafka and the inbox: load, handle, save, outbox."""
+    async with pool.acquire() as conn, conn.transaction():
+        await work.load(conn, messages)
+        for message in messages:
+            handle(work, message)
+        await work.save(conn)
+        await outbox.add(conn, work.outgoing)

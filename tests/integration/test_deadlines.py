@@ -37,6 +37,7 @@ def settings(infra: Infra, topic_prefix: str, service_databases: dict[str, str])
         outbox_poll_seconds=0.2,
         clock_real_anchor=datetime.now(UTC),
         clock_simulated_anchor=datetime(2026, 6, 1, 12, tzinfo=UTC),
+        deadline_warning_lead=timedelta(0),  # warnings (S4) have a test of their own below
     )
 
 
@@ -45,8 +46,8 @@ async def deadlines(settings: DeadlinesSettings) -> AsyncIterator[Callable[[], F
     """Start deadlines-service instances in this process: `app = start()`; all are stopped after."""
     running: list[FastStream] = []
 
-    async def start() -> FastStream:
-        app = build(settings).app()
+    async def start(**changes: object) -> FastStream:
+        app = build(settings.model_copy(update=changes)).app()
         await app.start()
         running.append(app)
         return app
@@ -230,3 +231,22 @@ async def test_R11_R12_two_instances_never_fire_one_deadline_twice(deadlines, io
     assert sorted(p.order_id for p in penalties) == orders
     assert sorted(c.order_id for c in cancellations) == orders
     assert len({e.event_id for e in penalties + cancellations}) == 2 * len(orders)
+
+
+async def test_S4_one_warning_before_each_deadline_and_none_once_a_confirmation_voided_it(deadlines, io, settings) -> None:  # type: ignore[no-untyped-def]
+    publisher, tap = io
+    await deadlines(deadline_warning_lead=timedelta(hours=12))
+    now = settings.clock().now()
+    for order in ("warned", "confirmed-first"):
+        # The ship-by deadline is 6 hours away: its warning (12 hours before) is due already.
+        await send(publisher, accepted(order, ship_by=now + timedelta(hours=6), confirm_by=now + 20 * DAY))
+    await send(publisher, confirmed("confirmed-first", at=now - MS, late=False))  # accepted before the warning fell due here
+    await watermark(publisher, now)
+    [warning] = await tap.wait_for(events.DeadlineApproaching)
+    assert warning.order_id == "warned" and warning.deadline_kind == "ship_by" and warning.lead_seconds == 12 * 3600
+    states = await eventually(lambda: timer_states(settings.database_url), lambda s: s[("warned", "ship_by_warning")] == "fired")
+    assert states[("confirmed-first", "ship_by_warning")] == states[("confirmed-first", "confirm_by_warning")] == "void"
+    assert states[("warned", "confirm_by_warning")] == states[("warned", "ship_by")] == "pending"  # not due yet
+    await watermark(publisher, now + MS)  # a later watermark fires nothing twice
+    await published([settings.database_url], tap)
+    assert len(tap.of_type(events.DeadlineApproaching)) == 1

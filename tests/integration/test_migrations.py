@@ -8,8 +8,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from devtools.system import create_database, drop_database
 from shared.storage.migrate import SHARED_MIGRATIONS, Migration, MigrationError, apply, load, migrate
-from tests.support.databases import create_database, drop_database
 from tests.support.infra import Infra
 
 pytestmark = pytest.mark.integration

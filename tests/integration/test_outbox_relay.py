@@ -13,6 +13,7 @@ from devtools.kafka_io import Tap
 from shared.contracts import events
 from shared.contracts.topics import INVENTORY_EVENTS
 from shared.messaging.relay import OutboxRelay
+from shared.messaging.work import Outgoing
 from shared.storage import outbox
 from tests.integration.conftest import MakePool
 from tests.support.infra import Infra
@@ -40,10 +41,10 @@ async def test_M2_relay_publishes_committed_events_in_order_and_never_rolled_bac
     async with pool.acquire() as conn:
         async with conn.transaction():
             for event in committed:
-                await outbox.add(conn, INVENTORY_EVENTS, "same-key", event)
+                await outbox.add(conn, [Outgoing(INVENTORY_EVENTS, "same-key", event)])
         with pytest.raises(RuntimeError):
             async with conn.transaction():
-                await outbox.add(conn, INVENTORY_EVENTS, "same-key", created("rolled-back"))
+                await outbox.add(conn, [Outgoing(INVENTORY_EVENTS, "same-key", created("rolled-back"))])
                 raise RuntimeError("the use case failed")
 
     relay = OutboxRelay(pool, enqueue, poll_seconds=0.2)
@@ -53,7 +54,7 @@ async def test_M2_relay_publishes_committed_events_in_order_and_never_rolled_bac
             seen = await tap.wait_for(events.ListingCreated, count=5)
             # A later event is woken by NOTIFY or found by polling, without restarting the relay.
             async with pool.acquire() as conn, conn.transaction():
-                await outbox.add(conn, INVENTORY_EVENTS, "same-key", created("later"))
+                await outbox.add(conn, [Outgoing(INVENTORY_EVENTS, "same-key", created("later"))])
             seen = await tap.wait_for(events.ListingCreated, count=6)
             # Rows go once Kafka acknowledged them.
             await eventually(lambda: pool.fetchval("select count(*) from outbox"), lambda n: n == 0)
@@ -69,7 +70,7 @@ async def test_M2_relay_publishes_committed_events_in_order_and_never_rolled_bac
 async def test_M2_an_unacknowledged_batch_stays_in_the_outbox(migrated_pool: MakePool) -> None:
     pool = await migrated_pool("inventory")
     async with pool.acquire() as conn, conn.transaction():
-        await outbox.add(conn, INVENTORY_EVENTS, "k", created("l1"))
+        await outbox.add(conn, [Outgoing(INVENTORY_EVENTS, "k", created("l1"))])
 
     async def broker_down(topic: str, key: bytes, payload: bytes, headers: dict[str, str], partition: int | None) -> asyncio.Future:  # type: ignore[type-arg]
         raise ConnectionError("Kafka is unreachable")
@@ -83,6 +84,6 @@ async def test_an_event_id_queued_twice_is_published_once(migrated_pool: MakePoo
     pool = await migrated_pool("inventory")
     event = created("l1")
     async with pool.acquire() as conn, conn.transaction():
-        await outbox.add(conn, INVENTORY_EVENTS, "k", event)
-        await outbox.add(conn, INVENTORY_EVENTS, "k", event)
+        await outbox.add(conn, [Outgoing(INVENTORY_EVENTS, "k", event)])
+        await outbox.add(conn, [Outgoing(INVENTORY_EVENTS, "k", event)])
     assert await pool.fetchval("select count(*) from outbox") == 1

@@ -11,13 +11,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
+from devtools.system import Servers
 
-@dataclass(frozen=True)
-class Infra:
-    kafka_bootstrap_servers: str
-    postgres_url: str  # an administrative URL: tests create and drop their own databases
+# The tests' name for the servers: the private-system harness's own description of them.
+Infra = Servers
 
 
 def _docker_answers() -> bool:
@@ -32,10 +30,8 @@ def _docker_answers() -> bool:
 
 @contextmanager
 def real_services() -> Iterator[Infra]:
-    kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    postgres = os.environ.get("POSTGRES_URL")
-    if kafka and postgres:
-        yield Infra(kafka, postgres)
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("POSTGRES_URL"):
+        yield Servers.from_env()
         return
     if not _docker_answers():
         raise RuntimeError(

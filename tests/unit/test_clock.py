@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from shared.clock import ScaledClock, SystemClock, make_clock
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, load
 
 pytestmark = pytest.mark.unit
 
@@ -42,14 +46,45 @@ def test_T3_speed_must_be_positive(speed: float) -> None:
         ScaledClock(datetime.now(UTC), datetime.now(UTC), speed)
 
 
-def test_T3_events_are_stamped_by_the_process_clock() -> None:
-    from shared import clock as process
-    from shared.contracts.events import OrdersWatermark
+def test_T3_a_scaled_clock_needs_both_anchors(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An anchor defaulted to "when this process started" would differ between processes.
+    monkeypatch.setenv("CLOCK_SPEED", "200000")
+    with pytest.raises(ValidationError, match="CLOCK_REAL_ANCHOR and CLOCK_SIMULATED_ANCHOR"):
+        ServiceSettings()
+    monkeypatch.setenv("CLOCK_SIMULATED_ANCHOR", "2040-06-01T00:00:00+00:00")
+    with pytest.raises(ValidationError, match="CLOCK_REAL_ANCHOR and CLOCK_SIMULATED_ANCHOR"):
+        ServiceSettings()
 
-    simulated = ScaledClock(datetime.now(UTC), datetime(2031, 5, 1, tzinfo=UTC), speed=1)
-    process.use_clock(simulated)
-    try:
-        stamped = OrdersWatermark(partition=0, as_of=datetime(2031, 5, 1, tzinfo=UTC)).occurred_at
-    finally:
-        process.use_clock(SystemClock())
-    assert datetime(2031, 5, 1, tzinfo=UTC) <= stamped < datetime(2031, 5, 2, tzinfo=UTC)
+
+def test_T3_the_one_line_error_names_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLOCK_SPEED", "2")
+    with pytest.raises(SystemExit) as stopped:
+        load(ServiceSettings)
+    assert str(stopped.value).startswith("configuration error: a shifted or accelerated clock needs both")
+    assert "\n" not in str(stopped.value)
+
+
+def test_T3_two_processes_started_at_different_moments_agree_on_the_simulated_time() -> None:
+    """Each process reports what its clock reads and the system time it read it at; both follow the
+    one formula from the shared anchors, so at any real instant they read the same simulated time."""
+    real_anchor, simulated_anchor, speed = datetime.now(UTC), datetime(2030, 1, 1, tzinfo=UTC), 200_000
+    env = {
+        **os.environ,
+        "CLOCK_REAL_ANCHOR": real_anchor.isoformat(),
+        "CLOCK_SIMULATED_ANCHOR": simulated_anchor.isoformat(),
+        "CLOCK_SPEED": str(speed),
+    }
+    for _ in range(2):  # one after the other: the second starts a process start-up later
+        out = subprocess.run([sys.executable, "-m", "shared.now"], env=env, capture_output=True, text=True, check=True).stdout
+        simulated, real = datetime.fromisoformat(out.split()[0]), datetime.fromisoformat(out.split()[-1].rstrip(")"))
+        assert simulated == simulated_anchor + (real - real_anchor) * speed
+
+
+def test_T3_every_process_refuses_an_accelerated_clock_without_its_anchors() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOCK_")} | {"CLOCK_SPEED": "200000"}
+    done = subprocess.run([sys.executable, "-m", "shared.now"], env=env, capture_output=True, text=True)
+    assert done.returncode != 0 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        "configuration error: a shifted or accelerated clock needs both CLOCK_REAL_ANCHOR and CLOCK_SIMULATED_ANCHOR, "
+        "so that every process computes the same instant"
+    ]

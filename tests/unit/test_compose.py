@@ -127,3 +127,12 @@ def test_the_image_installs_the_lock_then_the_project_and_runs_as_a_non_root_use
     user = [args.split(":")[0].strip() for op, args in steps if op == "USER"][-1:]
     assert user and user[0] not in {"root", "0"}
     assert any("useradd" in run and run.endswith(f" {user[0]}") for run in runs), "USER must be a user the image adds"
+
+
+@pytest.mark.parametrize(("service", "settings_class"), SERVICES.items())
+def test_each_service_is_healthy_only_when_its_readiness_endpoint_says_so(service, settings_class) -> None:
+    port = settings_class.model_fields["http_port"].default
+    check = COMPOSE[service]["healthcheck"]["test"]
+    assert check[:3] == ["CMD", "python", "-c"] and f"http://127.0.0.1:{port}/health/ready" in check[3]
+    assert environment(service)["HTTP_HOST"] == "0.0.0.0"  # reachable from outside the container
+    assert f"127.0.0.1:{port}:{port}" in COMPOSE[service]["ports"]

@@ -1,7 +1,9 @@
-"""R11-R13, R15: which timers an order gets, when a confirmation voids one, when one may fire."""
+"""R11-R13, R15, S4: which timers an order gets, which a confirmation or cancellation voids, what each says.
+When a timer may fire is SQL (storage.claim_due), tested against PostgreSQL in tests/integration/test_deadlines.py."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,7 +13,7 @@ from hypothesis import strategies as st
 
 from services.deadlines import domain
 from services.orders.dates import fix_deadlines
-from shared.contracts.events import CancellationIssued, LateShipmentPenalty, OrderAccepted
+from shared.contracts.events import CancellationIssued, DeadlineApproaching, LateShipmentPenalty, OrderAccepted
 
 pytestmark = pytest.mark.unit
 
@@ -48,26 +50,52 @@ def test_R13_when_both_deadlines_coincide_only_the_cancellation_timer_exists() -
 
 
 def test_R15_a_confirmation_voids_only_the_deadlines_it_beat() -> None:
-    due = datetime(2026, 5, 5, tzinfo=UTC)
-    assert domain.voided_by(due - MS, due)
-    assert not domain.voided_by(due, due)  # at the deadline is too late (T2: "before the end")
-    assert not domain.voided_by(due + MS, due)
+    ship_by, confirm_by = domain.timers_for(accepted(3))
+    due = ship_by.deadline
+    assert domain.voided_by(due - MS, ship_by)
+    assert not domain.voided_by(due, ship_by)  # at the deadline is too late (T2: "before the end")
+    late = domain.on_confirmation([ship_by, confirm_by], due + MS)
+    assert [t.kind for t in late.voided] == ["confirm_by"] and late.fired_too_early == []
+    on_time = domain.on_confirmation([ship_by, confirm_by], due - MS)
+    assert [(t.kind, t.status) for t in on_time.voided] == [("ship_by", "void"), ("confirm_by", "void")]
 
 
-@given(
-    due=st.datetimes(timezones=st.just(UTC)),
-    now_after=st.timedeltas(min_value=-timedelta(days=2), max_value=timedelta(days=2)),
-    mark_after=st.none() | st.timedeltas(min_value=-timedelta(days=2), max_value=timedelta(days=2)),
-)
-def test_R15_a_deadline_fires_only_once_both_the_clock_and_the_watermark_passed_it(
-    due: datetime, now_after: timedelta, mark_after: timedelta | None
-) -> None:
-    try:
-        now, watermark = due + now_after, None if mark_after is None else due + mark_after
-    except OverflowError:
-        return
-    expected = now_after >= timedelta(0) and mark_after is not None and mark_after >= timedelta(0)
-    assert domain.may_fire(due, now, watermark) == expected
+def test_R15_a_deadline_fired_before_a_confirmation_that_beat_it_is_reported() -> None:
+    ship_by, confirm_by = domain.timers_for(accepted(3))
+    outcome = domain.on_confirmation([replace(ship_by, status="fired"), confirm_by], ship_by.deadline - MS)
+    assert [t.kind for t in outcome.fired_too_early] == ["ship_by"]
+    assert [t.kind for t in outcome.voided] == ["confirm_by"]
+
+
+def test_R12_a_cancellation_voids_whatever_is_still_pending() -> None:
+    ship_by, confirm_by = domain.timers_for(accepted(3))
+    voided = domain.on_cancellation([replace(ship_by, status="fired"), confirm_by])
+    assert [(t.kind, t.status) for t in voided] == [("confirm_by", "void")]
+
+
+@given(production_days=st.integers(1, 30), lead_hours=st.integers(1, 24 * 40))
+def test_S4_each_deadline_gets_one_warning_its_lead_time_before_it(production_days: int, lead_hours: int) -> None:
+    lead = timedelta(hours=lead_hours)
+    timers = domain.timers_for(accepted(production_days), lead)
+    deadlines = [t for t in timers if not t.kind.endswith("_warning")]
+    warnings = [t for t in timers if t.kind.endswith("_warning")]
+    assert [w.kind for w in warnings] == [f"{d.kind}_warning" for d in deadlines]
+    assert all(w.due_at == w.deadline - lead and w.deadline_kind == d.kind for w, d in zip(warnings, deadlines, strict=True))
+
+
+def test_S4_a_confirmation_before_the_deadline_voids_its_warning_too() -> None:
+    timers = domain.timers_for(accepted(3), timedelta(hours=12))
+    warning = next(t for t in timers if t.kind == "ship_by_warning")
+    assert domain.voided_by(warning.deadline - MS, warning)  # confirmed after the warning was due, before the deadline
+    fired = domain.on_confirmation([replace(warning, status="fired")], warning.deadline - MS)
+    assert fired.fired_too_early == []  # a warning that went out before the confirmation is no violation
+
+
+def test_S4_a_warning_says_which_deadline_approaches() -> None:
+    warning = next(t for t in domain.timers_for(accepted(3), timedelta(hours=6)) if t.kind == "confirm_by_warning")
+    event = domain.event_for(warning)
+    assert isinstance(event, DeadlineApproaching)
+    assert event.deadline_kind == "confirm_by" and event.lead_seconds == 6 * 3600 and event.due_date == date(2026, 5, 31)
 
 
 def test_R11_R12_a_fired_timer_says_what_happened_with_a_stable_event_id() -> None:

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from services.inventory import domain
-from services.inventory.domain import Listing, Reservation
+from services.inventory.domain import Listing, Reservation, Unreservable
 from shared.contracts.commands import CreateListing, OrderLine, UpdateListing
-from shared.contracts.reasons import Refusal, RejectionReason
+from shared.contracts.reasons import RejectionReason
 
 pytestmark = pytest.mark.unit
 
@@ -58,7 +58,7 @@ def lines(*pairs: tuple[str, int]) -> list[OrderLine]:
 
 def test_R2_out_of_stock_listing_takes_no_order() -> None:
     result = domain.reserve("s1", lines(("l1", 1)), {"l1": Listing("l1", "s1", 0, 3)})
-    assert isinstance(result, Refusal) and result.reason is RejectionReason.OUT_OF_STOCK
+    assert isinstance(result, Unreservable) and result.first.reason is RejectionReason.OUT_OF_STOCK and result.rule == "R2"
 
 
 @pytest.mark.parametrize(
@@ -71,12 +71,23 @@ def test_R2_out_of_stock_listing_takes_no_order() -> None:
 )
 def test_R6_an_order_that_cannot_be_reserved_names_why(listings: dict[str, Listing], reason: RejectionReason) -> None:
     result = domain.reserve("s1", lines(("l1", 2)), listings)
-    assert isinstance(result, Refusal) and result.reason is reason and result.listing_id == "l1"
+    assert isinstance(result, Unreservable) and result.first.reason is reason and result.first.listing_id == "l1"
 
 
 def test_R6_the_same_listing_on_two_lines_needs_both_quantities() -> None:
     result = domain.reserve("s1", lines(("l1", 2), ("l1", 2)), {"l1": Listing("l1", "s1", 3, 3)})
-    assert isinstance(result, Refusal) and result.reason is RejectionReason.INSUFFICIENT_QUANTITY
+    assert isinstance(result, Unreservable) and result.first.reason is RejectionReason.INSUFFICIENT_QUANTITY
+
+
+def test_R6_a_rejection_names_every_line_that_failed_and_why() -> None:
+    listings = {"ok": Listing("ok", "s1", 9, 3), "empty": Listing("empty", "s1", 0, 3), "theirs": Listing("theirs", "s2", 9, 3)}
+    result = domain.reserve("s1", lines(("empty", 1), ("ok", 1), ("theirs", 1), ("gone", 1)), listings)
+    assert isinstance(result, Unreservable)
+    assert [(f.listing_id, f.reason) for f in result.failures] == [
+        ("empty", RejectionReason.OUT_OF_STOCK),
+        ("theirs", RejectionReason.WRONG_SELLER),
+        ("gone", RejectionReason.UNKNOWN_LISTING),
+    ]
 
 
 stock = st.dictionaries(

@@ -82,7 +82,7 @@ def test_R8_confirmation_before_the_ship_by_deadline_is_on_time() -> None:
 
 def test_R8_confirmation_after_the_ship_by_date_is_recorded_late() -> None:
     result = domain.confirm(accepted(), confirmation(), datetime(2026, 5, 5, tzinfo=UTC), UTC_ZONE)
-    assert isinstance(result, Confirmation) and result.late and result.order.shipped_late
+    assert isinstance(result, Confirmation) and result.late and result.order.shipment is not None and result.order.shipment.late
 
 
 @pytest.mark.parametrize("ship_date", [date(2026, 4, 30), date(2026, 5, 4)])
@@ -117,7 +117,7 @@ def test_R9_the_same_confirmation_again_is_a_no_op_and_another_is_already_shippe
 
 
 def test_R12_a_cancelled_order_rejects_confirmation() -> None:
-    cancelled = domain.cancel(accepted())
+    cancelled = domain.cancel(accepted(), "not confirmed in 30 days")
     assert cancelled is not None and cancelled.status is Status.CANCELLED
     result = domain.confirm(cancelled, confirmation(), PLACED + timedelta(days=1), UTC_ZONE)
     assert isinstance(result, Refusal) and result.reason is RejectionReason.ORDER_CANCELLED
@@ -126,5 +126,17 @@ def test_R12_a_cancelled_order_rejects_confirmation() -> None:
 def test_R12_only_an_unshipped_order_can_be_cancelled() -> None:
     shipped = domain.confirm(accepted(), confirmation(), PLACED + timedelta(days=1), UTC_ZONE)
     assert isinstance(shipped, Confirmation)
-    assert domain.cancel(shipped.order) is None
-    assert domain.cancel(pending()) is None
+    assert domain.cancel(shipped.order, "late") is None
+    assert domain.cancel(pending(), "late") is None
+
+
+def test_R11_the_late_penalty_is_a_mark_set_once_and_not_a_status() -> None:
+    marked = domain.mark_late(accepted())
+    assert marked is not None and marked.late_penalty and marked.status is Status.UNSHIPPED
+    assert domain.mark_late(marked) is None
+
+
+def test_S5_an_invalid_tracking_id_does_not_block_the_confirmation_and_is_marked() -> None:
+    result = domain.confirm(accepted(), confirmation(), PLACED + timedelta(days=1), UTC_ZONE, tracking_valid=False)
+    assert isinstance(result, Confirmation) and result.order.shipment is not None
+    assert result.order.shipment.tracking_valid is False and result.order.status is Status.SHIPPED

@@ -1,0 +1,113 @@
+"""Traces across the services (OpenTelemetry): W3C trace context travels in Kafka headers.
+
+A consumer continues the trace of the record it handles (its `traceparent` header) in a span of its
+own; everything the handler emits carries that span's context through the outbox and the relay, and a
+timer remembers the context of the acceptance that stored it, so a fired deadline continues the
+order's trace: one order's spans, from the storefront's command to its penalty, cancellation and
+restored stock, share one trace id.
+
+Exporting is off unless configured: OTEL_EXPORTER_OTLP_ENDPOINT (the standard variable: spans go out
+over OTLP/HTTP) and/or TRACES_FILE (spans as JSON lines, for a look without a collector). Without an
+exporter the headers are still passed on, so services that do export see whole traces.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.trace import SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+_propagator = TraceContextTextMapPropagator()
+_tracer = trace.get_tracer("fulfil")
+TRACEPARENT = "traceparent"
+
+
+def configure(service: str, traces_file: str | None) -> None:
+    """Install an exporting tracer provider when an exporter is configured; otherwise leave the no-op one."""
+    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    if not endpoint and not traces_file:
+        return
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    if endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    if traces_file:
+        provider.add_span_processor(BatchSpanProcessor(JsonLinesExporter(Path(traces_file)), schedule_delay_millis=200))
+    trace.set_tracer_provider(provider)
+    global _tracer
+    _tracer = trace.get_tracer("fulfil")
+
+
+def shutdown() -> None:
+    """Export what is still buffered."""
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, TracerProvider):
+        provider.shutdown()
+
+
+@contextmanager
+def consuming(name: str, headers: Sequence[tuple[str, bytes]] | None, **attributes: Any) -> Iterator[None]:
+    """A span for handling one record, continuing the trace its headers carry."""
+    carrier = {key: value.decode(errors="replace") for key, value in headers or () if key in (TRACEPARENT, "tracestate")}
+    with _tracer.start_as_current_span(name, context=_propagator.extract(carrier), kind=SpanKind.CONSUMER, attributes=attributes):
+        yield
+
+
+@contextmanager
+def continuing(name: str, traceparent: str | None, **attributes: Any) -> Iterator[None]:
+    """A span continuing a trace remembered as its `traceparent` (a timer's, say)."""
+    carrier = {TRACEPARENT: traceparent} if traceparent else {}
+    with _tracer.start_as_current_span(name, context=_propagator.extract(carrier), kind=SpanKind.PRODUCER, attributes=attributes):
+        yield
+
+
+def current_traceparent() -> str | None:
+    """The W3C `traceparent` of the span in progress, to be sent on with what it emits."""
+    carrier: dict[str, str] = {}
+    _propagator.inject(carrier, context=otel_context.get_current())
+    return carrier.get(TRACEPARENT)
+
+
+class JsonLinesExporter(SpanExporter):
+    """Finished spans appended to a file, one JSON object a line."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        with self._path.open("a") as out:
+            for line in _lines(spans):
+                out.write(line + "\n")
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        pass
+
+
+def _lines(spans: Iterable[ReadableSpan]) -> Iterator[str]:
+    for span in spans:
+        context = span.get_span_context()
+        yield json.dumps(
+            {
+                "service": span.resource.attributes.get("service.name"),
+                "name": span.name,
+                "trace_id": format(context.trace_id, "032x") if context else None,
+                "span_id": format(context.span_id, "016x") if context else None,
+                "parent_id": format(span.parent.span_id, "016x") if span.parent else None,
+                "start": span.start_time,
+                "end": span.end_time,
+                "attributes": dict(span.attributes or {}),
+            }
+        )
