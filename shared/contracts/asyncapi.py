@@ -61,6 +61,8 @@ def _key_schema(topic: Topic, message: type[Message]) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "string", "description": key.description}
     if key.pattern:
         schema["pattern"] = key.pattern
+    if key.fields:  # how a client builds the key from the message: these fields' values joined with "/"
+        schema["x-key-fields"] = list(key.fields)
     return schema
 
 
