@@ -111,16 +111,21 @@ async def topic_records(name: str, bootstrap: str, timeout: float) -> list[Recor
     """Every record of a topic, from the beginning up to its end when the check started."""
     try:
         from aiokafka import AIOKafkaConsumer, TopicPartition
+        from aiokafka.admin import AIOKafkaAdminClient
     except ImportError:
         raise SystemExit("validate: reading a topic needs aiokafka: pip install 'handmade-fulfilment-contracts[kafka]'") from None
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, request_timeout_ms=int(timeout * 1000), **_security())
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000), **_security())
     try:
-        await asyncio.wait_for(consumer.start(), timeout)
+        await asyncio.wait_for(asyncio.gather(consumer.start(), admin.start()), timeout)
+        [described] = await admin.describe_topics([name])
     except Exception as exc:  # aiokafka raises several kinds; the user needs one line
+        await asyncio.gather(consumer.stop(), admin.close())
         raise SystemExit(f"validate: Kafka at {bootstrap} did not answer ({type(exc).__name__}); is the broker running there?") from None
+    await admin.close()
     try:
-        numbers = consumer.partitions_for_topic(name) if name in await consumer.topics() else None
-        if not numbers:
+        numbers = [p["partition"] for p in described.get("partitions", [])]
+        if described.get("error_code") or not numbers:
             raise SystemExit(f"validate: there is no topic {name!r} at {bootstrap}")
         assigned = [TopicPartition(name, p) for p in sorted(numbers)]
         consumer.assign(assigned)

@@ -103,3 +103,40 @@ def test_M1_every_schema_declares_its_dialect() -> None:
 
 def test_the_package_and_docs_carry_the_same_asyncapi_document() -> None:
     assert ASYNCAPI.read_text() == (Path(__file__).resolve().parents[2] / "docs" / "asyncapi.json").read_text()
+
+
+def _published_before_corrections() -> dict:  # type: ignore[type-arg]
+    """order.place v1 as first published: no dialect, `type` optional, plain UUIDs and instants."""
+    old = copy.deepcopy(sample())
+    old.pop("$schema")
+    old["required"].remove("type")
+    for name in ("event_id", "command_id"):
+        old["properties"][name].pop("pattern")
+    for name in ("occurred_at", "placed_at"):
+        old["properties"][name].pop("pattern")
+    return old
+
+
+def test_the_reviewed_corrections_of_a_published_schema_are_compatible() -> None:
+    assert compat.problems(_published_before_corrections(), sample()) == []
+
+
+def test_a_correction_is_allowed_only_for_the_schemas_it_was_reviewed_for() -> None:
+    reviewed = json.loads(compat.REVIEWED.read_text())
+    reviewed["schemas"].remove("order.place.v1")
+    assert compat.problems(_published_before_corrections(), sample(), reviewed) != []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda s: s.update(anyOf=[{"required": ["seller_id"]}]),
+        lambda s: s["properties"]["command_id"].update(pattern="^[0-9a-f-]{36}$"),
+        lambda s: s["properties"]["placed_at"].update(pattern="^.*Z$"),
+    ],
+    ids=["a rule across fields", "another uuid pattern", "another instant pattern"],
+)
+def test_a_tightening_nobody_reviewed_is_caught(change) -> None:  # type: ignore[no-untyped-def]
+    new = copy.deepcopy(sample())
+    change(new)
+    assert compat.problems(sample(), new) != []
