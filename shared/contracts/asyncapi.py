@@ -7,7 +7,7 @@ message types that answer it (S2). `make schemas` writes it; CI parses it with @
 
 It is built here rather than by FastStream's generator, which names channels after handlers,
 documents a correlation header these services do not use, and has no place for replies and keys
-(docs/adr/0002-contract-package-and-asyncapi.md).
+(docs/adr/0009-contracts-package-asyncapi-and-pacts.md).
 """
 
 from __future__ import annotations

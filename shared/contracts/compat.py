@@ -7,7 +7,7 @@ else needs a new `schema_version`.
 
 One narrow exception, reviewed by people and recorded in `reviewed_tightenings.json`: a published
 schema may be corrected to refuse payloads the services always refused (or that its own `format`
-already refused), so that a validator and the services agree (docs/adr/0001). The file names each
+already refused), so that a validator and the services agree (docs/adr/0008). The file names each
 schema it covers and the exact fragments; compat applies those corrections to the published schema
 before comparing, so any other change is still caught.
 """

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +25,37 @@ ORDER_KEY = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}/[A-Za-z0-9][A-Za-z0-9._:-]{0,63}
 COMMAND_ID = "3f1e6c7a-1111-4222-8333-444455556666"
 
 
-def storefront_reads(body: str | bytes | None, metadata: dict[str, object]) -> None:
-    """The consumer: the storefront's own code reads the message, or the test fails with its words."""
-    node = shutil.which("node")
-    if node is None or not (STOREFRONT / "node_modules").is_dir():
-        pytest.fail("the storefront needs node and its packages: `make test` runs npm ci in storefront-js/", pytrace=False)
-    text = body.decode() if isinstance(body, bytes) else body or ""
-    result = subprocess.run([node, "bin/read-message.js"], cwd=STOREFRONT, input=text, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
+class Storefront:
+    """The storefront's own reading code (storefront-js/bin/read-message.js), one process for the module."""
+
+    def __init__(self) -> None:
+        node = shutil.which("node")
+        if node is None or not (STOREFRONT / "node_modules").is_dir():
+            pytest.fail("the storefront needs node and its packages: `make test` runs npm ci in storefront-js/", pytrace=False)
+        self.process = subprocess.Popen(
+            [node, "bin/read-message.js"], cwd=STOREFRONT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def reads(self, body: str | bytes | None, metadata: dict[str, object]) -> None:
+        """The consumer handler: the storefront reads the message, or the test fails with its words."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        text = body.decode() if isinstance(body, bytes) else body or ""
+        self.process.stdin.write(json.dumps(json.loads(text)) + "\n")
+        self.process.stdin.flush()
+        result = json.loads(self.process.stdout.readline())
+        assert result["ok"], result["error"]
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def storefront() -> Iterator[Storefront]:
+    reader = Storefront()
+    yield reader
+    reader.close()
 
 
 def order_answer(kind: str, **fields: Any) -> dict[str, Any]:
@@ -117,16 +141,16 @@ def listings_pact() -> Pact:
 
 
 @pytest.mark.parametrize("build", [answers_pact, listings_pact], ids=["answers", "listing state"])
-def test_S2_the_storefront_reads_the_messages_it_expects_and_writes_its_pact(build: Any) -> None:
+def test_S2_the_storefront_reads_the_messages_it_expects_and_writes_its_pact(build: Any, storefront: Storefront) -> None:
     pact = build()
-    pact.verify(storefront_reads, "Async")
+    pact.verify(storefront.reads, "Async")
     pact.write_file(PACTS, overwrite=True)
     written = json.loads((PACTS / f"{pact.consumer}-{pact.provider}.json").read_text())
     assert len(written["interactions"]) == len(list(pact.interactions("Async")))
 
 
-def test_the_storefront_refuses_an_answer_without_its_command_type() -> None:
+def test_the_storefront_refuses_an_answer_without_its_command_type(storefront: Storefront) -> None:
     """The consumer test can fail: an answer lacking a field the storefront needs is refused."""
     body = json.dumps({"type": "order.accepted", "command_id": COMMAND_ID, "order_id": "o1", "order_date": "2026-11-26"})
     with pytest.raises(AssertionError, match="command_type"):
-        storefront_reads(body, {})
+        storefront.reads(body, {})

@@ -42,14 +42,19 @@ async def storefront(infra: Infra, prefix: str, *args: str) -> list[dict[str, An
     return [json.loads(line) for line in out.decode().splitlines()]
 
 
+async def seller_lists(publisher: Publisher, tap: Tap, seller: str, listings: dict[str, int]) -> None:
+    """A seller creates listings (quantity each), and they exist before the storefront orders."""
+    for listing, quantity in listings.items():
+        create = commands.CreateListing(command_id=uuid.uuid4(), seller_id=seller, listing_id=listing, quantity=quantity, production_days=5)
+        await publisher.send(INVENTORY_COMMANDS, listing, create)
+    await tap.wait_for(events.ListingCreated, count=len(listings))
+
+
 async def test_S2_a_node_storefront_places_orders_and_finds_every_answer_from_the_contract_alone(
     services: dict[str, ServiceProcess], infra: Infra, topic_prefix: str, publisher: Publisher, tap: Tap, tmp_path: Path
 ) -> None:
     seller = "seller-js"
-    for listing, quantity in (("scarf", 3), ("soap", 0)):
-        create = commands.CreateListing(command_id=uuid.uuid4(), seller_id=seller, listing_id=listing, quantity=quantity, production_days=5)
-        await publisher.send(INVENTORY_COMMANDS, listing, create)
-    await tap.wait_for(events.ListingCreated, count=2)
+    await seller_lists(publisher, tap, seller, {"scarf": 3, "soap": 0})
 
     orders = tmp_path / "orders.json"
     orders.write_text(
@@ -82,10 +87,7 @@ async def test_S1_a_node_storefront_reads_each_listings_quantity_and_stock_from_
     services: dict[str, ServiceProcess], infra: Infra, topic_prefix: str, publisher: Publisher, tap: Tap
 ) -> None:
     seller = "seller-js"
-    for listing, quantity in (("mug", 4), ("vase", 0)):
-        create = commands.CreateListing(command_id=uuid.uuid4(), seller_id=seller, listing_id=listing, quantity=quantity, production_days=2)
-        await publisher.send(INVENTORY_COMMANDS, listing, create)
-    await tap.wait_for(events.ListingCreated, count=2)
+    await seller_lists(publisher, tap, seller, {"mug": 4, "vase": 0})
     [answer] = await storefront(infra, topic_prefix, "place", "o1", seller, "mug:3")
     assert answer["type"] == "order.accepted"
 
