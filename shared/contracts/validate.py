@@ -43,7 +43,11 @@ def problems(record: Record, topic: Topic | None) -> list[str]:
     """What is wrong with one record, one line per bad field; empty when it is valid."""
     payload = _json_object(record.value)
     kind = payload.get("type") if payload else None
-    topic = topic or next((t for t in ALL_TOPICS if any(m.model_fields["type"].default == kind for m in t.messages)), ALL_TOPICS[0])
+    if topic is None:  # any topic: the one that carries this type
+        topic = next((t for t in ALL_TOPICS if any(m.model_fields["type"].default == kind for m in t.messages)), None)
+        if topic is None and payload is not None:
+            return [f"{record.where}: {kind!r}: type: not a message type of the contract"]
+        topic = topic or ALL_TOPICS[0]  # not a JSON object: decoding says so
     try:
         message = decode(topic, record.value)
     except DecodeError as error:
