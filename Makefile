@@ -33,7 +33,7 @@ $(NODE_PACKAGES): storefront-js/package.json storefront-js/package-lock.json
 
 install: $(VENV)/.installed $(NODE_PACKAGES) ## create the virtualenv and the Node packages with the pinned dependencies
 
-run: install ## run the stack, the three services and a storefront demo (Ctrl-C stops all)
+run: $(VENV)/.installed ## run the stack, the three services and a storefront demo (Ctrl-C stops all)
 	$(STACK) exec -- $(PY) -m devtools.demo $(DEMO_ARGS)
 
 test: install ## run every test against real Kafka and PostgreSQL (started if needed)
