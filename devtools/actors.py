@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from devtools.kafka_io import Publisher, Tap
@@ -44,13 +44,14 @@ class Marketplace:
         await self.publisher.send(INVENTORY_COMMANDS, listing, command)
         return await self.answer(command)
 
-    def place_command(self, order_id: str, seller: str, lines: list[tuple[str, int]]) -> commands.PlaceOrder:
+    def place_command(self, order_id: str, seller: str, lines: list[tuple[str, int]], placed_at: datetime | None = None) -> commands.PlaceOrder:
+        """An order placed now on the clock, or at `placed_at` (a storefront sends the placement instant)."""
         return commands.PlaceOrder(
             command_id=uuid.uuid4(),
             storefront_id=self.storefront,
             order_id=order_id,
             seller_id=seller,
-            placed_at=self.clock.now(),
+            placed_at=placed_at or self.clock.now(),
             lines=[commands.OrderLine(listing_id=listing, quantity=qty) for listing, qty in lines],
         )
 

@@ -52,10 +52,13 @@ class Tap:
         prefix: str = "",
         topics: Iterable[Topic] = ALL_TOPICS,
         on_message: Callable[[str, Message], None] | None = None,
+        *,
+        keep: bool = True,
     ) -> None:
         self._topics = {prefix + t.name: t for t in topics}
         self._partitions = sum(t.partitions for t in self._topics.values())
         self._on_message = on_message
+        self._keep = keep  # False: a long-running reader that only wants on_message keeps nothing in memory
         self._consumer = AIOKafkaConsumer(
             *self._topics, bootstrap_servers=bootstrap_servers, auto_offset_reset="earliest", enable_auto_commit=False
         )
@@ -78,16 +81,18 @@ class Tap:
 
     async def _collect(self) -> None:
         async for record in self._consumer:
-            self.records.append(record)
+            if self._keep:
+                self.records.append(record)
             topic = self._topics[record.topic]
             try:
                 message = decode(topic, record.value)
             except DecodeError:
                 self.undecodable.append((topic.name, record.value))
                 continue
-            async with self._changed:
-                self.seen.append((topic.name, record.key.decode() if record.key else None, message))
-                self._changed.notify_all()
+            if self._keep:
+                async with self._changed:
+                    self.seen.append((topic.name, record.key.decode() if record.key else None, message))
+                    self._changed.notify_all()
             if self._on_message is not None:
                 self._on_message(topic.name, message)
 

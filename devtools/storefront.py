@@ -1,7 +1,7 @@
 """A simulated marketplace outside the services: sellers with listings, storefronts placing orders.
 
-Seeded, so a run can be repeated. Some orders are meant to fail (out of stock, a listing the
-seller does not sell) so that every answer the system gives shows up.
+Seeded, so a run can be repeated; ids are short, as it runs on topics of its own. Some orders are meant
+to fail (out of stock, a listing the seller does not sell) so that every answer the system gives shows up.
 """
 
 from __future__ import annotations
@@ -25,11 +25,10 @@ class CatalogueListing:
 class SimulatedStorefront:
     """The demo's storefront and its sellers: a seeded catalogue of listings, then seeded orders for it."""
 
-    def __init__(self, *, seed: int, run: str, sellers: int = 3, listings_per_seller: int = 4, storefront: str = "shop-1") -> None:
+    def __init__(self, *, seed: int, sellers: int = 3, listings_per_seller: int = 4, storefront: str = "shop-1") -> None:
         self._random = random.Random(seed)
-        self.run = run
         self.storefront = storefront
-        self.sellers = [f"seller-{chr(ord('a') + i)}-{run}" for i in range(sellers)]
+        self.sellers = [f"seller-{chr(ord('a') + i)}" for i in range(sellers)]
         self.listings: list[CatalogueListing] = []
         self._listings_per_seller = listings_per_seller
         self._orders = 0
@@ -38,7 +37,7 @@ class SimulatedStorefront:
         commands = []
         for seller in self.sellers:
             for product in self._random.sample(PRODUCTS, self._listings_per_seller):
-                listing = CatalogueListing(f"{product}-{seller.split('-')[1]}-{self.run}", seller)
+                listing = CatalogueListing(f"{product}-{seller.split('-')[1]}", seller)
                 self.listings.append(listing)
                 commands.append(
                     CreateListing(
@@ -47,7 +46,8 @@ class SimulatedStorefront:
                         listing_id=listing.listing_id,
                         # A few listings start out of stock (R2).
                         quantity=0 if self._random.random() < 0.05 else self._random.randint(5, 40),
-                        production_days=self._random.choice((1, 2, 3, 5, 7, 14, 30)),
+                        # Under 30 days: a seller's late shipment then still lands before the cancellation (R13).
+                        production_days=self._random.choice((1, 2, 3, 5, 7, 14)),
                     )
                 )
         return commands
@@ -64,7 +64,7 @@ class SimulatedStorefront:
         return PlaceOrder(
             command_id=uuid.uuid4(),
             storefront_id=self.storefront,
-            order_id=f"o{self._orders:05d}-{self.run}",
+            order_id=f"o{self._orders:05d}",
             seller_id=seller,
             placed_at=placed_at,
             lines=lines,

@@ -8,14 +8,15 @@ the timers are claimed, in SQL: services/deadlines/storage.py `claim_due`.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from uuid import NAMESPACE_URL, uuid5
 
 from shared.contracts.events import CancellationIssued, DeadlineApproaching, LateShipmentPenalty, OrderAccepted
 
 Kind = Literal["ship_by", "confirm_by", "ship_by_warning", "confirm_by_warning"]
-Status = Literal["pending", "fired", "void"]
+Status = Literal["pending", "fired", "void", "failed"]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the earliest instant a message can carry (shared/contracts/envelope.py)
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def timers_for(accepted: OrderAccepted, warning_lead: timedelta = timedelta(0)) 
         deadlines.insert(0, Timer(*ids, "ship_by", accepted.ship_by_date, accepted.ship_by_deadline, accepted.ship_by_deadline))
     if warning_lead <= timedelta(0):
         return deadlines
-    warnings = [replace(t, kind=f"{t.kind}_warning", due_at=t.deadline - warning_lead) for t in deadlines]  # type: ignore[arg-type]
+    warnings = [replace(t, kind=f"{t.kind}_warning", due_at=max(t.deadline - warning_lead, EPOCH)) for t in deadlines]  # type: ignore[arg-type]
     return deadlines + warnings
 
 

@@ -142,15 +142,17 @@ async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list
     return [(_timer(r), r["traceparent"]) for r in rows]
 
 
-async def mark_fired(conn: asyncpg.Connection, timers: list[Timer], now: datetime) -> None:
+async def mark_fired(conn: asyncpg.Connection, timers: list[Timer], now: datetime, status: str = "fired") -> None:
+    """Mark claimed timers fired (or `failed`: their event could not be built) at `now`."""
     await conn.execute(
-        """update deadlines d set status = 'fired', fired_at = $4
+        """update deadlines d set status = $5, fired_at = $4
            from unnest($1::text[], $2::text[], $3::text[]) as t(storefront_id, order_id, kind)
            where d.storefront_id = t.storefront_id and d.order_id = t.order_id and d.kind = t.kind""",
         [t.storefront_id for t in timers],
         [t.order_id for t in timers],
         [t.kind for t in timers],
         now,
+        status,
     )
 
 

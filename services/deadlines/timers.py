@@ -16,6 +16,7 @@ from services.deadlines import domain, storage
 from shared import tracing
 from shared.clock import Clock
 from shared.contracts.codec import encode
+from shared.contracts.envelope import Message
 from shared.contracts.topics import DEADLINES_EVENTS, order_key
 from shared.logs import get_logger
 from shared.messaging.failures import Backoff, RateLimitedLog, is_transient
@@ -73,17 +74,18 @@ class TimerLoop:
             claimed = await storage.claim_due(conn, now, self._batch_size)
             if not claimed:
                 return 0
-            timers = [timer for timer, _ in claimed]
-            fired = [(timer, domain.event_for(timer)) for timer in timers]
+            fired, failed = _events(claimed)
             acks = []
-            for (timer, event), (_, traceparent) in zip(fired, claimed, strict=True):
+            for timer, event, traceparent in fired:
                 with tracing.continuing(f"deadlines fire {timer.kind}", traceparent, order_key=order_key(timer.storefront_id, timer.order_id)):
                     headers = {"event_id": str(event.event_id), "message_type": event.type, "traceparent": tracing.current_traceparent() or ""}
                 key = order_key(timer.storefront_id, timer.order_id).encode()
                 acks.append(await self._producer.send(DEADLINES_EVENTS.name, key, encode(event), {k: v for k, v in headers.items() if v}))
             await asyncio.gather(*acks)
-            await storage.mark_fired(conn, timers, now)
-        for timer, event in fired:
+            await storage.mark_fired(conn, [timer for timer, _, _ in fired], now)
+            if failed:
+                await storage.mark_fired(conn, failed, now, status="failed")
+        for timer, event, _ in fired:
             TIMERS_FIRED.labels("deadlines", timer.kind).inc()
             EMITTED.labels("deadlines", DEADLINES_EVENTS.name, event.type).inc()
             FIRING_LATENESS.labels("deadlines").observe(max(-self._clock.real_seconds_until(timer.due_at), 0.0))
@@ -96,7 +98,7 @@ class TimerLoop:
                 due_at=timer.due_at.isoformat(),
                 late_by_seconds=round((now - timer.due_at).total_seconds(), 3),
             )
-        return len(timers)
+        return len(claimed)
 
     async def _seconds_to_sleep(self) -> float:
         now = self._clock.now()
@@ -108,3 +110,16 @@ class TimerLoop:
         if blocked:  # due, waiting for a watermark: its NOTIFY wakes us, this is the fallback
             sleep = min(sleep, self._blocked_poll)
         return sleep
+
+
+def _events(claimed: list[tuple[domain.Timer, str | None]]) -> tuple[list[tuple[domain.Timer, Message, str | None]], list[domain.Timer]]:
+    """Each claimed timer's event; a timer whose event cannot be built (data nobody foresaw) is set
+    aside as failed and logged, so it never blocks the timers behind it."""
+    fired, failed = [], []
+    for timer, traceparent in claimed:
+        try:
+            fired.append((timer, domain.event_for(timer), traceparent))
+        except ValueError as error:  # pydantic's ValidationError included
+            failed.append(timer)
+            log.error("deadline.failed", kind=timer.kind, storefront_id=timer.storefront_id, order_id=timer.order_id, error=repr(error)[:500])
+    return fired, failed

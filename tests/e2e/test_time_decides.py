@@ -37,9 +37,10 @@ async def test_R15_R8_deadlines_missed_while_the_service_was_down_fire_by_time_n
     services: dict[str, ServiceProcess], publisher: Publisher, tap: Tap, clock: ScaledClock
 ) -> None:
     market = Marketplace(publisher, tap, clock)
-    await market.create_listing("maker", "kiln-2d", 10, 2)
-    on_time = await market.place("shipped-while-down", "maker", [("kiln-2d", 1)])
-    never = await market.place("never-shipped", "maker", [("kiln-2d", 1)])
+    # A fortnight to ship: about 6 real seconds at this speed, so a loaded machine still confirms on time.
+    await market.create_listing("maker", "kiln-14d", 10, 14)
+    on_time = await market.place("shipped-while-down", "maker", [("kiln-14d", 1)])
+    never = await market.place("never-shipped", "maker", [("kiln-14d", 1)])
     assert isinstance(on_time, events.OrderAccepted) and isinstance(never, events.OrderAccepted)
 
     services["deadlines"].kill()  # kill -9: no shutdown, whatever it had in flight is lost

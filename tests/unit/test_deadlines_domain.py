@@ -106,3 +106,20 @@ def test_R11_R12_a_fired_timer_says_what_happened_with_a_stable_event_id() -> No
     cancellation = domain.event_for(cancel_timer)
     assert isinstance(cancellation, CancellationIssued) and cancellation.seller_paid is False
     assert cancellation.event_id != penalty.event_id and "not paid" in cancellation.reason
+
+
+def test_S4_a_warning_is_never_due_before_the_earliest_instant_a_message_can_carry() -> None:
+    early = accepted(3, placed_at=datetime(1970, 1, 1, 1, tzinfo=UTC))
+    warnings = {t.kind: t for t in domain.timers_for(early, timedelta(days=20)) if t.kind.endswith("_warning")}
+    assert warnings["ship_by_warning"].due_at == domain.EPOCH  # 20 days before 4 January 1970
+    assert warnings["confirm_by_warning"].due_at == datetime(1970, 1, 12, tzinfo=UTC)
+    assert all(domain.event_for(w).occurred_at >= domain.EPOCH for w in warnings.values())
+
+
+def test_a_timer_whose_event_cannot_be_built_is_set_aside_and_the_others_fire() -> None:
+    from services.deadlines.timers import _events
+
+    good, _ = domain.timers_for(accepted(3))
+    broken = replace(good, order_id="bad", due_at=datetime(1960, 1, 1, tzinfo=UTC))  # no message can carry 1960
+    fired, failed = _events([(broken, None), (good, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")])
+    assert [t.order_id for t, _, _ in fired] == ["o1"] and failed == [broken]
