@@ -23,7 +23,13 @@ $(VENV)/.installed: requirements.lock requirements-dev.lock pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $@
 
-install: $(VENV)/.installed ## create the virtualenv with the pinned dependencies
+# The Node.js storefront and the AsyncAPI parser check: packages from the committed lock file.
+# --ignore-scripts: none of them needs an install script (one would only report usage).
+NODE_PACKAGES := storefront-js/node_modules/.installed
+$(NODE_PACKAGES): storefront-js/package.json storefront-js/package-lock.json
+	@command -v npm >/dev/null || { echo "make: npm (Node.js 20+) is needed for the storefront and contract tests"; exit 1; }
+	cd storefront-js && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
 
 # The portal's browser tests drive Debian's Chromium through Playwright; no browser is ever downloaded.
 CHROMIUM ?= /usr/bin/chromium
@@ -34,14 +40,16 @@ browser: ## install Debian's chromium for the browser tests when it is missing (
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "make: $(CHROMIUM) is missing: install Debian's chromium package (apt-get install chromium) or set CHROMIUM=" >&2; exit 1; fi
 
-run: install ## run the stack, the three services and a storefront demo (Ctrl-C stops all)
+install: $(VENV)/.installed $(NODE_PACKAGES) ## create the virtualenv and the Node packages with the pinned dependencies
+
+run: $(VENV)/.installed ## run the stack, the three services and a storefront demo (Ctrl-C stops all)
 	$(STACK) exec -- $(PY) -m devtools.demo $(DEMO_ARGS)
 
 test: install browser ## run every test against real Kafka and PostgreSQL (started if needed)
 	$(STACK) exec -- $(PY) -m pytest $(PYTEST_ARGS)
 
-test-unit: install ## pure tests only: no servers needed
-	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+test-unit: install ## pure tests only: no servers needed (the contract tests included)
+	$(PY) -m pytest tests/unit tests/contract $(PYTEST_ARGS)
 
 test-integration: install ## tests against real Kafka and PostgreSQL
 	$(STACK) exec -- $(PY) -m pytest tests/integration $(PYTEST_ARGS)

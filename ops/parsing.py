@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from ops.errors import UsageError
 from shared.contracts.envelope import EntityId
@@ -18,7 +18,7 @@ from shared.contracts.envelope import EntityId
 _UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1), "s": timedelta(seconds=1), "ms": timedelta(milliseconds=1)}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|w|d|h|m|s)")
 _ISO = TypeAdapter(timedelta)
-_ENTITY_ID = TypeAdapter(EntityId)
+_ENTITY_ID = TypeAdapter(EntityId, config=ConfigDict(regex_engine="python-re"))  # the contracts' patterns use look-ahead
 
 
 def parse_duration(text: str, option: str = "duration") -> timedelta:

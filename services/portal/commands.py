@@ -64,8 +64,13 @@ def confirmation(
 
 def listing_update(seller_id: str, listing_id: str, command_id: UUID, fields: dict[str, Any], *, at: datetime) -> UpdateListing | Invalid:
     def number(name: str) -> Any:
+        """A form field as the integer it spells; anything else is left for the contract to refuse."""
         value = fields.get(name)
-        return None if value in (None, "") else value
+        if value in (None, ""):
+            return None
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        return value
 
     try:
         return UpdateListing(

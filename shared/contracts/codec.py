@@ -8,19 +8,23 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from shared.contracts.envelope import Message
-from shared.contracts.topics import Topic
+from .envelope import Message
+from .topics import Topic
 
 
 class DecodeError(Exception):
     """The bytes are not a valid message for the topic. `kind` is machine-readable."""
 
-    def __init__(self, kind: str, detail: str, payload: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, kind: str, detail: str, payload: dict[str, Any] | None = None, fields: list[tuple[str, str]] | None = None
+    ) -> None:
         super().__init__(f"{kind}: {detail}")
         self.kind = kind
         self.detail = detail
         # The parsed JSON object when there was one: enough to identify the sender and answer it.
         self.payload = payload
+        # Each bad field and what is wrong with it ("lines.0.quantity", "..."); "(message)" for the whole.
+        self.fields = fields or [("(message)", detail)]
 
 
 def encode(message: Message) -> bytes:
@@ -45,10 +49,8 @@ def decode(topic: Topic, raw: bytes) -> Message:
     try:
         return topic.adapter().validate_python(payload)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'][1:]) or '(message)'}: {err['msg']}"
-            for err in exc.errors(include_url=False)
-        )
-        raise DecodeError("invalid", problems[:2000], payload) from None
+        fields = [(".".join(str(p) for p in err["loc"][1:]) or "(message)", err["msg"].removeprefix("Value error, ")) for err in exc.errors(include_url=False)]
+        problems = "; ".join(f"{where}: {what}" for where, what in fields)
+        raise DecodeError("invalid", problems[:2000], payload, fields) from None
     except (OverflowError, ValueError) as exc:  # arithmetic out of range that pydantic does not wrap
         raise DecodeError("invalid", f"value out of range: {exc}"[:2000], payload) from None

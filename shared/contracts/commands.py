@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.contracts.envelope import Command, EntityId, Text, UtcInstant
+from .envelope import PARTS, Command
+from .fields import CalendarDate, EntityId, Text, UtcInstant, integer
 
-Quantity = Annotated[int, Field(ge=0, le=100_000)]  # R1
-ProductionDays = Annotated[int, Field(ge=1, le=30)]  # R1
+Quantity = integer(0, 100_000)  # R1
+ProductionDays = integer(1, 30)  # R1
 ShortText = Annotated[Text, Field(min_length=1, max_length=100)]
 
 
 class OrderLine(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(PARTS, extra="forbid")
 
     listing_id: EntityId
-    quantity: Annotated[int, Field(ge=1, le=100_000)]
+    quantity: integer(1, 100_000)
 
 
 class CreateListing(Command):
@@ -32,7 +32,16 @@ class CreateListing(Command):
 
 
 class UpdateListing(Command):
-    """A seller changes quantity and/or production time; edits apply forward (R4)."""
+    """A seller changes quantity and/or production time; edits apply forward (R4). At least one of
+    them is set (a null field is left as it is)."""
+
+    # What `_changes_something` refuses, so JSON Schema validators agree with the service.
+    schema_rules: ClassVar[dict[str, Any]] = {
+        "anyOf": [
+            {"required": ["quantity"], "properties": {"quantity": {"type": "integer"}}},
+            {"required": ["production_days"], "properties": {"production_days": {"type": "integer"}}},
+        ]
+    }
 
     type: Literal["listing.update"] = "listing.update"
     seller_id: EntityId
@@ -65,7 +74,7 @@ class ConfirmShipment(Command):
     storefront_id: EntityId
     order_id: EntityId
     seller_id: EntityId
-    ship_date: date
+    ship_date: CalendarDate
     shipping_method: ShortText
     carrier: ShortText
     tracking_id: ShortText

@@ -1,37 +1,28 @@
-"""The envelope every message carries (rule M1), and the field types the contracts share."""
+"""The envelope every message carries (rule M1): its id, type, schema version, instant and command id."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, ClassVar
-from uuid import UUID, uuid4
+from typing import Any, ClassVar
+from uuid import uuid4
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+# Re-exported: the field types every contract module uses.
+from .fields import EntityId, Text, UtcInstant, Uuid, integer  # noqa: F401
 
-def _to_utc(value: datetime) -> datetime:
-    # Instants this marketplace can mean: the bounds keep every date computed from them (30 days
-    # later, in any zone) representable.
-    try:
-        utc = value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("instant out of range") from None
-    if not 1970 <= utc.year <= 2999:
-        raise ValueError("instant must lie between the years 1970 and 2999")
-    return utc
+SchemaVersion = integer(1)
+
+# Every contract model validates patterns with Python's `re`, the engine of the `jsonschema` package
+# (see fields.py: both must read `$` the same way).
+PARTS = ConfigDict(frozen=True, regex_engine="python-re")
 
 
-# T1: an instant without an offset is invalid input; accepted instants are normalised to UTC.
-UtcInstant = Annotated[AwareDatetime, AfterValidator(_to_utc)]
-
-# Free text from outside: PostgreSQL text cannot hold NUL characters, so they are invalid input.
-Text = Annotated[str, Field(pattern=r"^[^\x00]*$")]
-
-# Ids are opaque, short and safe to join into Kafka keys ("storefront/order").
-EntityId = Annotated[
-    str,
-    Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"),
-]
+def _published_schema(schema: dict[str, Any], model: type[Message]) -> None:
+    # `type` has a default for the services' convenience, but a decoder picks the model by it: a
+    # message without it is refused, so the published schema requires it.
+    schema["required"] = ["type", *schema.get("required", [])]
+    schema.update(model.schema_rules)
 
 
 def _system_now() -> datetime:
@@ -48,15 +39,17 @@ class Message(BaseModel):
 
     # Internal events are read tolerantly (unknown fields ignored) so a producer can add an
     # optional field before every consumer is upgraded. Commands from outside override this.
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(PARTS, extra="ignore", json_schema_extra=_published_schema)
 
-    event_id: UUID = Field(default_factory=uuid4)
+    event_id: Uuid = Field(default_factory=uuid4)
     type: str
-    schema_version: int = 1
+    schema_version: SchemaVersion = 1
     # When the sender says it happened, on its clock. The services stamp every message they emit from
     # their configured clock (T3); only a command sent without it gets the reading system's time.
     occurred_at: UtcInstant = Field(default_factory=_system_now)
 
+    # What the model's validators refuse across fields, said in JSON Schema (fields.py says the rest).
+    schema_rules: ClassVar[dict[str, Any]] = {}
     # Whether consumers record its id in their inbox; messages idempotent by nature opt out.
     needs_inbox: ClassVar[bool] = True
     # The ids a log line about this message should name; subclasses add theirs.
@@ -76,6 +69,6 @@ class Command(Message):
     """A request from outside (a storefront or a seller) that is answered exactly once (M5)."""
 
     # Outside senders get told about a misspelt field instead of having it silently dropped.
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(PARTS, extra="forbid")
 
-    command_id: UUID
+    command_id: Uuid

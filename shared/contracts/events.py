@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import ClassVar, Literal
-from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from shared.contracts.commands import OrderLine, ProductionDays, Quantity
-from shared.contracts.envelope import EntityId, Message, UtcInstant
-from shared.contracts.reasons import RejectionReason
+from .commands import OrderLine, ProductionDays, Quantity
+from .envelope import PARTS, Message
+from .fields import AlwaysFalse, Boolean, CalendarDate, Count, EntityId, UtcInstant, Uuid
+from .reasons import RejectionReason
 
 
 class CommandRejected(Message):
     """The answer to a command that changed nothing, with a reason a program and a person can read."""
 
     type: Literal["command.rejected"] = "command.rejected"
-    command_id: UUID | None  # None when the sender could not be identified
+    command_id: Uuid | None  # None when the sender could not be identified
     command_type: str | None = None
     reason: RejectionReason
     rule: str | None = None  # the rule the command broke, e.g. "R8"
@@ -36,7 +35,7 @@ class ListingChange(Message):
     listing_id: EntityId
     quantity: Quantity
     production_days: ProductionDays
-    command_id: UUID
+    command_id: Uuid
 
 
 class ListingCreated(ListingChange):
@@ -54,10 +53,10 @@ class ListingUpdated(ListingChange):
 
 
 class ReservedLine(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = PARTS
 
     listing_id: EntityId
-    quantity: int
+    quantity: Count
     # The listing's production time when the units were reserved: it fixes the ship-by date (R7).
     production_days: ProductionDays
 
@@ -71,7 +70,7 @@ class OrderEvent(Message):
 class FailedLine(BaseModel):
     """One order line that could not be reserved, and why (R6)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = PARTS
 
     listing_id: str
     reason: RejectionReason
@@ -111,7 +110,7 @@ class OrderPlaced(OrderEvent):
     storefront's answer is `order.accepted` or `order.rejected` (or `command.rejected`)."""
 
     type: Literal["order.placed"] = "order.placed"
-    command_id: UUID
+    command_id: Uuid
     placed_at: UtcInstant
     lines: list[OrderLine]
 
@@ -120,13 +119,13 @@ class OrderAccepted(OrderEvent):
     """The answer to an accepted PlaceOrder, with the dates fixed at acceptance (R7)."""
 
     type: Literal["order.accepted"] = "order.accepted"
-    command_id: UUID
+    command_id: Uuid
     command_type: Literal["order.place"] = "order.place"
     placed_at: UtcInstant
     timezone: str
-    order_date: date
-    ship_by_date: date
-    confirm_by_date: date
+    order_date: CalendarDate
+    ship_by_date: CalendarDate
+    confirm_by_date: CalendarDate
     # The instants the dates end in the marketplace zone (T2): the deadlines service's timers.
     ship_by_deadline: UtcInstant
     confirm_by_deadline: UtcInstant
@@ -136,7 +135,7 @@ class OrderRejected(OrderEvent):
     """The answer to a rejected PlaceOrder (R6)."""
 
     type: Literal["order.rejected"] = "order.rejected"
-    command_id: UUID
+    command_id: Uuid
     command_type: Literal["order.place"] = "order.place"
     reason: RejectionReason  # the first failing line's
     message: str
@@ -149,18 +148,18 @@ class ShipmentConfirmed(OrderEvent):
     """The answer to an accepted ConfirmShipment (R8)."""
 
     type: Literal["shipment.confirmed"] = "shipment.confirmed"
-    command_id: UUID
+    command_id: Uuid
     command_type: Literal["shipment.confirm"] = "shipment.confirm"
     confirmed_at: UtcInstant
-    ship_date: date
+    ship_date: CalendarDate
     shipping_method: str
     carrier: str
     tracking_id: str
     memo: str | None = None
-    late: bool
+    late: Boolean
     # S5: whether the tracking id matches one of the carrier's published formats. An invalid one does
     # not block the confirmation; it counts against the seller's valid-tracking rate. None: not checked.
-    tracking_valid: bool | None = None
+    tracking_valid: Boolean | None = None
 
 
 class OrderCancelled(OrderEvent):
@@ -168,7 +167,7 @@ class OrderCancelled(OrderEvent):
 
     type: Literal["order.cancelled"] = "order.cancelled"
     reason: str
-    seller_paid: Literal[False] = False
+    seller_paid: AlwaysFalse = False
     lines: list[OrderLine]
 
 
@@ -180,7 +179,7 @@ class LateShipmentPenalty(OrderEvent):
 
     type: Literal["penalty.late_shipment"] = "penalty.late_shipment"
     deadline: UtcInstant
-    ship_by_date: date
+    ship_by_date: CalendarDate
     reason: str
 
 
@@ -189,9 +188,9 @@ class CancellationIssued(OrderEvent):
 
     type: Literal["order.cancellation_issued"] = "order.cancellation_issued"
     deadline: UtcInstant
-    confirm_by_date: date
+    confirm_by_date: CalendarDate
     reason: str
-    seller_paid: Literal[False] = False
+    seller_paid: AlwaysFalse = False
 
 
 class DeadlineApproaching(OrderEvent):
@@ -201,8 +200,8 @@ class DeadlineApproaching(OrderEvent):
     type: Literal["deadline.approaching"] = "deadline.approaching"
     deadline_kind: Literal["ship_by", "confirm_by"]
     deadline: UtcInstant
-    due_date: date
-    lead_seconds: int  # how long before the deadline the warning is due
+    due_date: CalendarDate
+    lead_seconds: Count  # how long before the deadline the warning is due
 
 
 class OrdersWatermark(Message):
@@ -211,7 +210,7 @@ class OrdersWatermark(Message):
     has passed it, so processing order can never turn an on-time confirmation into a penalty (R15)."""
 
     type: Literal["orders.watermark"] = "orders.watermark"
-    partition: int
+    partition: Count
     as_of: UtcInstant
     needs_inbox: ClassVar[bool] = False  # applying it twice is harmless: watermarks only move forward
 
@@ -225,8 +224,8 @@ class DeadLetter(Message):
     type: Literal["dead_letter"] = "dead_letter"
     service: str
     source_topic: str
-    partition: int
-    offset: int
+    partition: Count
+    offset: Count
     key_base64: str | None
     value_base64: str
     error_kind: str

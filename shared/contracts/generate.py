@@ -1,5 +1,6 @@
-"""Generate the committed contract files from the models: one JSON Schema per message version,
-and the AsyncAPI document. `--check` fails on drift or on an incompatible change instead of writing.
+"""Generate the committed contract files from the models: one JSON Schema per message version, and
+the AsyncAPI document (in this package and, for readers of the repository, in docs/). `--check`
+fails on drift or on an incompatible change instead of writing.
 
     python -m shared.contracts.generate          # write (refuses incompatible changes)
     python -m shared.contracts.generate --check  # CI: committed files must match the code
@@ -13,26 +14,26 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from shared.contracts import compat
-from shared.contracts.envelope import Message
-from shared.contracts.topics import ALL_TOPICS
+from . import compat
+from .asyncapi import document
+from .envelope import Message
+from .published import ASYNCAPI, SCHEMAS, json_schema, message_type, schema_name, schema_path
+from .topics import ALL_TOPICS
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMAS = Path(__file__).parent / "schemas"
-ASYNCAPI = REPO / "docs" / "asyncapi.json"
+DOCS_ASYNCAPI = REPO / "docs" / "asyncapi.json"
 
 
 def messages() -> list[type[Message]]:
     seen: dict[str, type[Message]] = {}
     for topic in ALL_TOPICS:
         for message in topic.messages:
-            seen[message.model_fields["type"].default] = message
+            seen[message_type(message)] = message
     return [seen[name] for name in sorted(seen)]
 
 
 def schema_file(message: type[Message]) -> Path:
-    version = message.model_fields["schema_version"].default
-    return SCHEMAS / f"{message.model_fields['type'].default}.v{version}.json"
+    return schema_path(schema_name(message))
 
 
 def render(document: Any) -> str:
@@ -40,18 +41,20 @@ def render(document: Any) -> str:
 
 
 def expected_files() -> dict[Path, str]:
-    from shared.contracts.asyncapi import specification
-
-    files = {schema_file(m): render(m.model_json_schema()) for m in messages()}
-    files[ASYNCAPI] = render(json.loads(specification.to_specification().to_json()))
+    files = {schema_file(m): render(json_schema(m)) for m in messages()}
+    files[ASYNCAPI] = files[DOCS_ASYNCAPI] = render(document())
     return files
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 
 def check(files: dict[Path, str]) -> list[str]:
     """Every difference between the committed files and the code, and every incompatible change."""
     found = []
     for path, text in files.items():
-        name = path.relative_to(REPO)
+        name = _shown(path)
         if not path.exists():
             found.append(f"{name} is missing (run `make schemas`)")
             continue
@@ -66,7 +69,7 @@ def check(files: dict[Path, str]) -> list[str]:
         found.append(f"{name} is out of date (run `make schemas`)")
     committed_schemas = set(SCHEMAS.glob("*.json")) if SCHEMAS.exists() else set()
     for stale in sorted(committed_schemas - set(files)):
-        found.append(f"{stale.relative_to(REPO)} has no model any more (a published version is kept only on purpose)")
+        found.append(f"{_shown(stale)} has no model any more (a published version is kept only on purpose)")
     return found
 
 
@@ -88,7 +91,7 @@ def main() -> None:
         if not path.exists() or path.read_text() != text:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
-            print(f"wrote {path.relative_to(REPO)}")
+            print(f"wrote {_shown(path)}")
 
 
 if __name__ == "__main__":

@@ -7,15 +7,14 @@ commit order; `version` counts the changes of that aggregate, so a reader can al
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
-from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
-from shared.contracts.commands import OrderLine, ProductionDays, Quantity
-from shared.contracts.envelope import EntityId, Message, UtcInstant
-from shared.contracts.reasons import RejectionReason
+from .commands import OrderLine, ProductionDays, Quantity
+from .envelope import PARTS, Message
+from .fields import Boolean, CalendarDate, Count, EntityId, UtcInstant, Uuid
+from .reasons import RejectionReason
 
 
 class ListingStateRecord(Message):
@@ -26,12 +25,12 @@ class ListingStateRecord(Message):
     listing_id: EntityId
     quantity: Quantity
     production_days: ProductionDays
-    out_of_stock: bool
-    version: int
+    out_of_stock: Boolean
+    version: Count
 
 
 class Rejection(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = PARTS
 
     reason: RejectionReason
     rule: str | None
@@ -41,17 +40,17 @@ class Rejection(BaseModel):
 class Shipment(BaseModel):
     """The accepted shipment confirmation (R8)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = PARTS
 
-    command_id: UUID
+    command_id: Uuid
     confirmed_at: UtcInstant
-    ship_date: date
+    ship_date: CalendarDate
     shipping_method: str
     carrier: str
     tracking_id: str
-    tracking_valid: bool | None
+    tracking_valid: Boolean | None
     memo: str | None
-    late: bool
+    late: Boolean
 
 
 class OrderStateRecord(Message):
@@ -61,19 +60,19 @@ class OrderStateRecord(Message):
     storefront_id: EntityId
     order_id: EntityId
     seller_id: EntityId
-    command_id: UUID  # the PlaceOrder that created it
+    command_id: Uuid  # the PlaceOrder that created it
     status: Literal["pending", "rejected", "unshipped", "shipped", "cancelled"]
     placed_at: UtcInstant
     lines: list[OrderLine]
     # Fixed at acceptance (R7); None while pending or when rejected.
     timezone: str | None = None
-    order_date: date | None = None
-    ship_by_date: date | None = None
-    confirm_by_date: date | None = None
+    order_date: CalendarDate | None = None
+    ship_by_date: CalendarDate | None = None
+    confirm_by_date: CalendarDate | None = None
     ship_by_deadline: UtcInstant | None = None
     confirm_by_deadline: UtcInstant | None = None
-    late_penalty: bool = False  # a mark, not a status (R10)
+    late_penalty: Boolean = False  # a mark, not a status (R10)
     rejection: Rejection | None = None
     shipment: Shipment | None = None
     cancellation_reason: str | None = None
-    version: int
+    version: Count

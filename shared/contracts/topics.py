@@ -6,13 +6,39 @@ so a topic exists in exactly one place.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Union
 
 from pydantic import Field, TypeAdapter
 
-from shared.contracts import commands, events, state
-from shared.contracts.envelope import Message
+from . import commands, events, state
+from .envelope import Message
+from .fields import ID_PATTERN, ORDER_KEY_PATTERN
+
+
+@dataclass(frozen=True)
+class Key:
+    """What a record's Kafka key is (M4), in words and as a rule a client can check."""
+
+    description: str
+    fields: tuple[str, ...] = ()  # the message's fields whose values, joined with "/", are the key
+    pattern: str | None = None  # the JSON Schema pattern of every key (None: any text)
+
+    def expected(self, payload: Mapping[str, Any]) -> str | None:
+        """The key a record carrying this payload must have; None when the payload does not tell."""
+        values = [payload.get(name) for name in self.fields]
+        if not values or not all(isinstance(v, str) for v in values):
+            return None
+        return "/".join(values)  # type: ignore[arg-type]
+
+
+ORDER_KEY = Key("order key: storefront_id/order_id", ("storefront_id", "order_id"), ORDER_KEY_PATTERN)
+LISTING_KEY = Key("listing id", ("listing_id",), ID_PATTERN)
+# A refused command's answer has the command's key; a command whose ids could not be read has its command id.
+ANSWER_KEY = Key("the refused command's key (listing id, or storefront_id/order_id); its command_id when those were unreadable")
+WATERMARK_KEY = Key("watermark/<partition>: each watermark is written to the partition it names", (), r"^watermark/[0-9]+$(?!\n)")
+ORIGINAL_KEY = Key("the original record's key")
 
 # The services, each a process with a database of its own.
 SERVICES: tuple[str, ...] = ("inventory", "orders", "deadlines")
@@ -42,6 +68,7 @@ class Topic:
     max_message_bytes: int | None = None
     # A state topic keeps the latest record of each key (cleanup.policy=compact) instead of a time window.
     compacted: bool = False
+    keys: Key = ORDER_KEY  # the key rule of its messages; exceptions are in _KEYS
     # How long records are kept (retention.ms) on a topic that is not compacted: a week, like Kafka's
     # default, written down so that the services' bookkeeping retention can be checked against it.
     retention_ms: int = 7 * 24 * 3600 * 1000
@@ -62,6 +89,10 @@ class Topic:
     def adapter(self) -> TypeAdapter[Any]:
         return _adapter(self)
 
+    def key_of(self, message: type[Message]) -> Key:
+        """The key rule of one message type on this topic."""
+        return _KEYS.get((self.name, message.model_fields["type"].default), self.keys)
+
 
 INVENTORY_COMMANDS = Topic(
     name="inventory.commands",
@@ -72,6 +103,7 @@ INVENTORY_COMMANDS = Topic(
     written_by="sellers",
     read_by=("inventory",),
     writers=("seller-gateway", PORTAL),
+    keys=LISTING_KEY,
 )
 ORDERS_COMMANDS = Topic(
     name="orders.commands",
@@ -140,6 +172,7 @@ DEAD_LETTERS = Topic(
     read_by=(),
     writers=PROCESSES,
     max_message_bytes=4 * 1024 * 1024,
+    keys=ORIGINAL_KEY,
     retention_ms=30 * 24 * 3600 * 1000,  # operators replay from it: a month
 )
 
@@ -154,6 +187,7 @@ LISTINGS_STATE = Topic(
     writers=("inventory",),
     outside_readers=("storefront",),
     compacted=True,
+    keys=LISTING_KEY,
 )
 ORDERS_STATE = Topic(
     name="orders.state",
@@ -167,6 +201,15 @@ ORDERS_STATE = Topic(
     outside_readers=("storefront", "seller-gateway"),
     compacted=True,
 )
+
+# Messages whose key differs from their topic's usual one.
+_KEYS: dict[tuple[str, str], Key] = {
+    ("inventory.events", "listing.created"): LISTING_KEY,
+    ("inventory.events", "listing.updated"): LISTING_KEY,
+    ("inventory.events", "command.rejected"): ANSWER_KEY,
+    ("orders.events", "command.rejected"): ANSWER_KEY,
+    ("orders.events", "orders.watermark"): WATERMARK_KEY,
+}
 
 ALL_TOPICS: tuple[Topic, ...] = (
     INVENTORY_COMMANDS,
