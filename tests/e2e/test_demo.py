@@ -15,6 +15,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from devtools.launcher import REPO
+from shared.contracts.topics import SERVICES
 from tests.e2e.test_launcher import databases_left, identity
 from tests.support.infra import Infra
 
@@ -93,7 +94,7 @@ async def started_things(demo: Demo) -> tuple[dict[int, str | None], list[str], 
 
 
 async def assert_nothing_left(infra: Infra, services: dict[int, str | None], databases: list[str], prefix: str) -> None:
-    assert len(services) == 3 and all(services.values())
+    assert len(services) == len(SERVICES) + 1 and all(services.values())  # the services and the seller portal
     assert [pid for pid, started in services.items() if identity(pid) == started] == []
     assert await databases_left(infra, databases) == []
     admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap_servers)
