@@ -1,4 +1,5 @@
-"""Latency, placement -> acceptance, at a steady offered rate (1,000 orders/s by default).
+"""Latency, placement -> acceptance, at steady offered rates: 500 orders/s (target p99 <= 100 ms) and
+100 orders/s (target p99 <= 50 ms), then a search for the highest rate sustained (from 1,000/s).
 
 Each order's latency counts from when it was due to be placed (open loop: a slow system cannot
 slow the storefront down and hide its queue) to when its order.accepted is read from Kafka.
@@ -19,7 +20,7 @@ from devtools.loadgen import Sample, place_orders
 
 STEPS = 3
 RAMP = 2.0  # seconds of a step not counted in its answer rate
-LIGHT_RATE = 20.0  # a reference step: the pipeline's own latency, with no queue to wait in
+TARGETS = ((500.0, 100.0), (100.0, 50.0))  # (orders/s offered, p99 target in ms): issue 11
 
 
 async def step(servers: Servers, sizes: Sizes, rate: float) -> dict[str, Any]:
@@ -47,25 +48,27 @@ async def step(servers: Servers, sizes: Sizes, rate: float) -> dict[str, Any]:
 
 
 async def run(sizes: Sizes, servers: Servers) -> dict[str, Any]:
+    at_targets = [{**await step(servers, sizes, rate), "p99_target_ms": target} for rate, target in TARGETS]
     steps, rate = [], sizes.latency_rate
     for _ in range(STEPS):
         steps.append(await step(servers, sizes, rate))
         if steps[-1]["sustained"]:
             break
         rate = max(1.0, round(0.8 * steps[-1]["answered_per_s"]))
-    light = await step(servers, sizes, LIGHT_RATE)
-    return {"target_rate": sizes.latency_rate, "steps": steps, "reported": steps[-1], "light": light}
+    return {"target_rate": sizes.latency_rate, "at_targets": at_targets, "steps": steps, "reported": steps[-1]}
 
 
 def rows(f: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    table: list[tuple[str, str, str, bool | None]] = []
+    for t in f["at_targets"]:
+        p = t["latency_ms"]
+        at = f"{t['offered_per_s']:,.0f} orders/s" + ("" if t["sustained"] else " (not sustained)")
+        met = t["sustained"] and p["p99"] is not None and p["p99"] <= t["p99_target_ms"]
+        table.append((f"Latency placement -> acceptance at {at}", f"p50 {p['p50']} / p95 {p['p95']} / p99 {p['p99']} ms", f"p99 <= {t['p99_target_ms']:.0f} ms", met))
     r = f["reported"]
     p = r["latency_ms"]
     at = f"{r['offered_per_s']:,.0f} orders/s" + ("" if r["sustained"] else " (not sustained)")
     if r["offered_per_s"] < f["target_rate"]:
-        at += f"; {f['target_rate']:,.0f}/s was not sustained"
-    met = r["sustained"] and r["offered_per_s"] >= f["target_rate"] and p["p99"] is not None and p["p99"] <= 50
-    light = f["light"]["latency_ms"]
-    return [
-        (f"Latency placement -> acceptance at {at}", f"p50 {p['p50']} / p95 {p['p95']} / p99 {p['p99']} ms", "p99 <= 50 ms at 1,000/s", met),
-        (f"  same at a light {LIGHT_RATE:.0f} orders/s (no queue)", f"p50 {light['p50']} / p95 {light['p95']} / p99 {light['p99']} ms", "-", None),
-    ]
+        at += f"; {f['target_rate']:,.0f}/s was not"
+    table.append((f"  highest rate sustained: {at}", f"p50 {p['p50']} / p95 {p['p95']} / p99 {p['p99']} ms", "-", None))
+    return table
