@@ -198,7 +198,7 @@ class _Running:
         assert self.pool is not None
         self.producer = Producer(self.service.settings, f"{self.service.name}-relay")
         await self.producer.start()
-        relay = OutboxRelay(self.pool, self.producer.send, service=self.service.name, poll_seconds=self.service.settings.outbox_poll_seconds)
+        relay = OutboxRelay(self.pool, self.producer.send_many, service=self.service.name, poll_seconds=self.service.settings.outbox_poll_seconds)
         self.tasks["outbox_relay"] = asyncio.create_task(_supervised("outbox_relay", relay.run, self.stopping))
         self.tasks["retention"] = asyncio.create_task(_supervised("retention", self._prune, self.stopping))
         resources = Resources(self.pool, self.producer, self.stopping)
@@ -311,6 +311,7 @@ def _subscribe(broker: KafkaBroker, service: Service, routes: Routes, running: _
         auto_offset_reset="earliest",  # a new group must not skip what was published before it joined
         batch=True,  # records are applied a batch per transaction (shared/messaging/consumer.py)
         max_records=settings.consume_batch_size,
+        batch_timeout_ms=settings.consume_poll_ms,  # see ServiceSettings.consume_poll_ms
         ack_policy=AckPolicy.NACK_ON_ERROR,  # commit after success; a stopped batch is not committed
         listener=_Membership(running, name),
         title=f"{service.name}:{name}",

@@ -30,7 +30,13 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 _propagator = TraceContextTextMapPropagator()
 _tracer = trace.get_tracer("fulfil")
+_exporting = False
 TRACEPARENT = "traceparent"
+
+
+def exporting() -> bool:
+    """Whether spans go anywhere; when not, hot paths pass a trace context on without making spans."""
+    return _exporting
 
 
 def configure(service: str, traces_file: str | None) -> None:
@@ -46,8 +52,9 @@ def configure(service: str, traces_file: str | None) -> None:
     if traces_file:
         provider.add_span_processor(BatchSpanProcessor(JsonLinesExporter(Path(traces_file)), schedule_delay_millis=200))
     trace.set_tracer_provider(provider)
-    global _tracer
+    global _tracer, _exporting
     _tracer = trace.get_tracer("fulfil")
+    _exporting = True
 
 
 def shutdown() -> None:

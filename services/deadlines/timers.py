@@ -9,6 +9,8 @@ and kind), and the consumers' inboxes drop the repeat. The rest is in docs/archi
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from datetime import datetime
 
 import asyncpg
 
@@ -20,8 +22,8 @@ from shared.contracts.envelope import Message
 from shared.contracts.topics import DEADLINES_EVENTS, order_key
 from shared.logs import get_logger
 from shared.messaging.failures import Backoff, RateLimitedLog, is_transient
-from shared.messaging.producer import Producer
-from shared.metrics import EMITTED, FIRING_LATENESS, TIMERS_FIRED
+from shared.messaging.producer import Producer, Record
+from shared.metrics import EMITTED, FIRING_LATENESS, TIMERS_FIRED, child
 from shared.storage.wakeup import Wakeup
 
 log = get_logger()
@@ -75,30 +77,27 @@ class TimerLoop:
             if not claimed:
                 return 0
             fired, failed = _events(claimed)
-            acks = []
-            for timer, event, traceparent in fired:
-                with tracing.continuing(f"deadlines fire {timer.kind}", traceparent, order_key=order_key(timer.storefront_id, timer.order_id)):
-                    headers = {"event_id": str(event.event_id), "message_type": event.type, "traceparent": tracing.current_traceparent() or ""}
-                key = order_key(timer.storefront_id, timer.order_id).encode()
-                acks.append(await self._producer.send(DEADLINES_EVENTS.name, key, encode(event), {k: v for k, v in headers.items() if v}))
+            acks = await self._producer.send_many([_record(timer, event, traceparent) for timer, event, traceparent in fired])
             await asyncio.gather(*acks)
             await storage.mark_fired(conn, [timer for timer, _, _ in fired], now)
             if failed:
                 await storage.mark_fired(conn, failed, now, status="failed")
-        for timer, event, _ in fired:
-            TIMERS_FIRED.labels("deadlines", timer.kind).inc()
-            EMITTED.labels("deadlines", DEADLINES_EVENTS.name, event.type).inc()
-            FIRING_LATENESS.labels("deadlines").observe(max(-self._clock.real_seconds_until(timer.due_at), 0.0))
-            log.info(
-                "deadline.fired",
-                kind=timer.kind,
-                storefront_id=timer.storefront_id,
-                order_id=timer.order_id,
-                seller_id=timer.seller_id,
-                due_at=timer.due_at.isoformat(),
-                late_by_seconds=round((now - timer.due_at).total_seconds(), 3),
-            )
+        self._count(fired, now)
         return len(claimed)
+
+    def _count(self, fired: list[tuple[domain.Timer, Message, str | None]], now: datetime) -> None:
+        """Metrics and one log line for the batch (each order's event is on deadlines.events)."""
+        kinds = Counter(timer.kind for timer, _, _ in fired)
+        for kind, count in kinds.items():
+            child(TIMERS_FIRED, "deadlines", kind).inc(count)
+        for kind, count in Counter(event.type for _, event, _ in fired).items():
+            child(EMITTED, "deadlines", DEADLINES_EVENTS.name, kind).inc(count)
+        lateness = child(FIRING_LATENESS, "deadlines")
+        for timer, _, _ in fired:
+            lateness.observe(max(-self._clock.real_seconds_until(timer.due_at), 0.0))
+        if fired:  # which orders: their events on deadlines.events, `fulfil order` and `fulfil timers`
+            oldest = min(timer.due_at for timer, _, _ in fired)
+            log.info("deadlines.fired", kinds=dict(kinds), oldest_due_at=oldest.isoformat(), late_by_seconds=round((now - oldest).total_seconds(), 3))
 
     async def _seconds_to_sleep(self) -> float:
         now = self._clock.now()
@@ -110,6 +109,17 @@ class TimerLoop:
         if blocked:  # due, waiting for a watermark: its NOTIFY wakes us, this is the fallback
             sleep = min(sleep, self._blocked_poll)
         return sleep
+
+
+def _record(timer: domain.Timer, event: Message, traceparent: str | None) -> Record:
+    """The Kafka record of a fired timer: keyed by its order, continuing the trace its acceptance was in."""
+    if tracing.exporting():
+        with tracing.continuing(f"deadlines fire {timer.kind}", traceparent, order_key=order_key(timer.storefront_id, timer.order_id)):
+            traceparent = tracing.current_traceparent()
+    headers = {"event_id": str(event.event_id), "message_type": event.type}
+    if traceparent:
+        headers["traceparent"] = traceparent
+    return DEADLINES_EVENTS.name, order_key(timer.storefront_id, timer.order_id).encode(), encode(event), headers, None
 
 
 def _events(claimed: list[tuple[domain.Timer, str | None]]) -> tuple[list[tuple[domain.Timer, Message, str | None]], list[domain.Timer]]:

@@ -3,7 +3,6 @@ commands (M5), the outcome of each order's reservation, restorations, and listin
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 
 from services.inventory.domain import Listing, Reservation, Unreservable
@@ -46,7 +45,7 @@ def listing_state(listing: Listing, version: int, now: datetime) -> ListingState
 
 
 def _fields(listing: Listing) -> dict[str, object]:
-    return asdict(listing)  # the domain's listing has the contract's field names
+    return dict(vars(listing))  # the domain's listing has the contract's field names
 
 
 def _order(event: events.OrderEvent) -> dict[str, str]:

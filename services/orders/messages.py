@@ -3,7 +3,6 @@ shipment commands (M5), the events other services act on, and order state record
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -80,7 +79,7 @@ def _dates(order: Order, zone: ZoneInfo) -> dict[str, object]:
 
 
 def _shipment(shipment: domain.Shipment) -> dict[str, object]:
-    return asdict(shipment)  # the domain's shipment has the contract's field names
+    return dict(vars(shipment))  # the domain's shipment has the contract's field names
 
 
 def _ids(order: Order) -> dict[str, str]:

@@ -3,6 +3,7 @@ anything but DecodeError, so a consumer can dead-letter one bad record and carry
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import orjson
@@ -27,6 +28,11 @@ class DecodeError(Exception):
         self.fields = fields or [("(message)", detail)]
 
 
+@functools.cache
+def _type_names(topic: Topic) -> frozenset[str]:
+    return frozenset(m.model_fields["type"].default for m in topic.messages)
+
+
 def encode(message: Message) -> bytes:
     return message.model_dump_json().encode()
 
@@ -38,7 +44,7 @@ def decode(topic: Topic, raw: bytes) -> Message:
         raise DecodeError("undecodable", f"not JSON: {exc}") from None
     if not isinstance(payload, dict):
         raise DecodeError("invalid", f"expected a JSON object, got {type(payload).__name__}")
-    known = {m.model_fields["type"].default for m in topic.messages}
+    known = _type_names(topic)
     kind = payload.get("type")
     if not isinstance(kind, str) or kind not in known:
         raise DecodeError(

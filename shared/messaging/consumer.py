@@ -6,6 +6,7 @@ record. The guarantees are listed once, in docs/architecture.md ("Inbox and cons
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -23,7 +24,7 @@ from shared.messaging import rejections
 from shared.messaging.dispatch import Routes
 from shared.messaging.failures import Backoff, RateLimitedLog, Stopping, is_transient
 from shared.messaging.work import Delivery, Outgoing, UnitOfWork
-from shared.metrics import BATCH_SECONDS, RECORDS, RETRIES, count_emitted
+from shared.metrics import BATCH_SECONDS, RECORDS, RETRIES, child, count_emitted
 from shared.storage import inbox, outbox
 
 log = get_logger()
@@ -82,7 +83,7 @@ class Pipeline:
         for record in records:
             kind = _header(record, "message_type")
             if kind is not None and self.routes.ignores_type(kind):
-                RECORDS.labels(self.service, self.routes.topic.name, kind, "ignored").inc()
+                child(RECORDS, self.service, self.routes.topic.name, kind, "ignored").inc()
                 continue  # the relay names every event's type: ignored ones are dropped unread
             try:
                 message = decode(self.routes.topic, record.value or b"")
@@ -92,7 +93,7 @@ class Pipeline:
             if self.routes.route(message) is not None:
                 items.append(Item(record, message))
             else:  # a type ignored on purpose, sent without a type header
-                RECORDS.labels(self.service, self.routes.topic.name, message.type, "ignored").inc()
+                child(RECORDS, self.service, self.routes.topic.name, message.type, "ignored").inc()
         return items
 
     async def _settle(self, items: list[Item]) -> None:
@@ -153,8 +154,8 @@ class Pipeline:
 
     def _count(self, done: Committed) -> None:
         topic = self.routes.topic.name
-        for message_type, outcome in done.outcomes:
-            RECORDS.labels(self.service, topic, message_type, outcome).inc()
+        for (message_type, outcome), count in Counter(done.outcomes).items():
+            child(RECORDS, self.service, topic, message_type, outcome).inc(count)
         count_emitted(self.service, done.outgoing)
 
     async def _claim_messages(self, conn: asyncpg.Connection, items: list[Item], done: Committed | None = None) -> list[Item]:

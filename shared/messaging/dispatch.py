@@ -8,6 +8,7 @@ the few that need to know where the record was read (its partition) say so.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,11 +45,7 @@ class Routes:
         return self.handlers.get(type(message))
 
     def ignores_type(self, message_type: str) -> bool:
-        return message_type in self._ignored_names
-
-    @property
-    def _ignored_names(self) -> frozenset[str]:
-        return frozenset(m.model_fields["type"].default for m in self.ignored)
+        return message_type in _type_names(self.ignored)
 
     def problems(self) -> list[str]:
         on_topic = set(self.topic.messages)
@@ -57,6 +54,11 @@ class Routes:
         missing = on_topic - set(self.handlers) - self.ignored
         problems += [f"{m.model_fields['type'].default} on {self.topic.name} is neither handled nor ignored" for m in missing]
         return problems
+
+
+@functools.cache
+def _type_names(messages: frozenset[type[Message]]) -> frozenset[str]:
+    return frozenset(m.model_fields["type"].default for m in messages)
 
 
 def on(message: type[Message], handle: Handler, *, with_delivery: bool = False) -> tuple[type[Message], Route]:

@@ -1,19 +1,28 @@
 """The one Kafka producer of a service process: the outbox relay and the timer loop send through it.
 
 A plain idempotent aiokafka producer, not FastStream's publisher: outbox rows are already bytes, and
-FastStream's per-message publishing path cost more than the send itself (docs/adr/0001).
+FastStream's per-message publishing path cost more than the send itself (docs/adr/0001). Many records
+go out as whole batches, one per partition (`send_many`): a send() per record costs more CPU than
+Kafka spends on it.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 
 from shared.contracts.topics import MAX_MESSAGE_BYTES
 from shared.messaging.security import aiokafka_options
 from shared.settings import ServiceSettings
+
+BATCH_BYTES = 256 * 1024  # records per partition batch: several hundred of ours
+
+# (topic without the prefix, key, value, headers, partition or None for the key's partition)
+Record = tuple[str, bytes, bytes, dict[str, str], int | None]
 
 
 class Producer:
@@ -26,8 +35,10 @@ class Producer:
             enable_idempotence=True,  # retries neither duplicate nor reorder within a partition
             linger_ms=settings.producer_linger_ms,
             max_request_size=MAX_MESSAGE_BYTES,  # a dead letter wraps a whole record
+            max_batch_size=BATCH_BYTES,
             **aiokafka_options(settings),
         )
+        self._partitioner = DefaultPartitioner()  # the producer's own: a key goes where send() would put it
 
     async def start(self) -> None:
         await self._producer.start()
@@ -39,6 +50,32 @@ class Producer:
         """Queue one record; returns a future resolved when Kafka acknowledged it (acks=all)."""
         encoded = [(name, value.encode()) for name, value in headers.items()]
         return await self._producer.send(self._prefix + topic, payload, key=key, partition=partition, headers=encoded)
+
+    async def send_many(self, records: Sequence[Record]) -> list[asyncio.Future[Any]]:
+        """Queue records, in order within each partition, a batch per partition at a time; returns
+        futures resolved when Kafka acknowledged each batch (acks=all)."""
+        acks: list[asyncio.Future[Any]] = []
+        open_batches: dict[tuple[str, int], Any] = {}
+        for topic, key, value, headers, partition in records:
+            name = self._prefix + topic
+            where = (name, partition if partition is not None else await self._partition_of(name, key))
+            encoded = [(header, text.encode()) for header, text in headers.items()]
+            batch = open_batches.get(where)
+            if batch is not None and batch.append(key=key, value=value, timestamp=None, headers=encoded) is not None:
+                continue
+            if batch is not None:  # full: out it goes, before the next record of its partition
+                acks.append(await self._producer.send_batch(batch, name, partition=where[1]))
+            batch = open_batches[where] = self._producer.create_batch()
+            if batch.append(key=key, value=value, timestamp=None, headers=encoded) is None:  # larger than a batch
+                del open_batches[where]
+                acks.append(await self._producer.send(name, value, key=key, partition=where[1], headers=encoded))
+        for (name, partition), batch in open_batches.items():
+            acks.append(await self._producer.send_batch(batch, name, partition=partition))
+        return acks
+
+    async def _partition_of(self, topic: str, key: bytes) -> int:
+        partitions = sorted(await self._producer.partitions_for(topic))
+        return int(self._partitioner(key, partitions, partitions))
 
     async def reachable(self, timeout: float = 2.0) -> bool:
         """Whether the brokers answer a metadata request now (readiness)."""

@@ -4,6 +4,7 @@ Its invariants are written once, in docs/architecture.md ("Outbox")."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -11,22 +12,25 @@ import asyncpg
 
 from shared.logs import get_logger
 from shared.messaging.failures import RateLimitedLog, is_transient
-from shared.metrics import PUBLISHED
+from shared.messaging.producer import Record
+from shared.metrics import PUBLISHED, child
 from shared.storage.outbox import NOTIFY_CHANNEL
 from shared.storage.wakeup import Wakeup
 
 # (topic, key, payload, headers, partition or None) -> a future resolved when Kafka acknowledged the
 # record: shared.messaging.producer.Producer.send.
-Enqueue = Callable[[str, bytes, bytes, dict[str, str], int | None], Awaitable[asyncio.Future[Any]]]
+# Queues records in order within each partition; returns futures resolved when Kafka acknowledged
+# them: shared.messaging.producer.Producer.send_many.
+Publish = Callable[[list[Record]], Awaitable[list[asyncio.Future[Any]]]]
 
 log = get_logger()
 
 
 class OutboxRelay:
-    def __init__(self, pool: asyncpg.Pool, enqueue: Enqueue, *, service: str = "", poll_seconds: float = 1.0, batch_size: int = 500) -> None:
+    def __init__(self, pool: asyncpg.Pool, publish: Publish, *, service: str = "", poll_seconds: float = 1.0, batch_size: int = 500) -> None:
         self._service = service
         self._pool = pool
-        self._enqueue = enqueue
+        self._publish = publish
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
         self._wakeup = Wakeup(NOTIFY_CHANNEL)
@@ -56,21 +60,12 @@ class OutboxRelay:
             )
             if not rows:
                 return 0
-            # Enqueue in id order (the producer keeps that order per partition), then wait for all acks.
-            acks = [
-                await self._enqueue(
-                    row["topic"],
-                    row["key"].encode(),
-                    bytes(row["payload"]),
-                    _headers(row),
-                    row["partition"],
-                )
-                for row in rows
-            ]
+            # In id order (the producer keeps that order per partition), then wait for all acks.
+            acks = await self._publish([(r["topic"], r["key"].encode(), bytes(r["payload"]), _headers(r), r["partition"]) for r in rows])
             await asyncio.gather(*acks)
             await conn.execute("delete from outbox where id = any($1::bigint[])", [row["id"] for row in rows])
-            for row in rows:
-                PUBLISHED.labels(self._service, row["topic"]).inc()
+            for topic, count in Counter(row["topic"] for row in rows).items():
+                child(PUBLISHED, self._service, topic).inc(count)
             log.debug("outbox.published", count=len(rows))
             return len(rows)
 

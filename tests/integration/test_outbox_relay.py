@@ -7,13 +7,14 @@ import asyncio
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from devtools.kafka_io import Tap
 from shared.contracts import events
 from shared.contracts.topics import INVENTORY_EVENTS
+from shared.messaging.producer import Producer, Record
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.work import Outgoing
+from shared.settings import ServiceSettings
 from shared.storage import outbox
 from tests.integration.conftest import MakePool
 from tests.support.infra import Infra
@@ -30,12 +31,8 @@ async def test_M2_relay_publishes_committed_events_in_order_and_never_rolled_bac
     infra: Infra, topic_prefix: str, migrated_pool: MakePool
 ) -> None:
     pool = await migrated_pool("inventory")
-    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap_servers, acks="all", enable_idempotence=True)
+    producer = Producer(ServiceSettings(kafka_bootstrap_servers=infra.kafka_bootstrap_servers, topic_prefix=topic_prefix), "relay-test")
     await producer.start()
-
-    async def enqueue(topic: str, key: bytes, payload: bytes, headers: dict[str, str], partition: int | None) -> asyncio.Future:  # type: ignore[type-arg]
-        headers_list = [(k, v.encode()) for k, v in headers.items()]
-        return await producer.send(topic_prefix + topic, payload, key=key, partition=partition, headers=headers_list)
 
     committed = [created(f"l{i}") for i in range(5)]
     async with pool.acquire() as conn:
@@ -47,7 +44,7 @@ async def test_M2_relay_publishes_committed_events_in_order_and_never_rolled_bac
                 await outbox.add(conn, [Outgoing(INVENTORY_EVENTS, "same-key", created("rolled-back"))])
                 raise RuntimeError("the use case failed")
 
-    relay = OutboxRelay(pool, enqueue, poll_seconds=0.2)
+    relay = OutboxRelay(pool, producer.send_many, poll_seconds=0.2)
     try:
         async with Tap(infra.kafka_bootstrap_servers, topic_prefix, topics=[INVENTORY_EVENTS]) as tap:
             running = asyncio.create_task(relay.run())
@@ -72,7 +69,7 @@ async def test_M2_an_unacknowledged_batch_stays_in_the_outbox(migrated_pool: Mak
     async with pool.acquire() as conn, conn.transaction():
         await outbox.add(conn, [Outgoing(INVENTORY_EVENTS, "k", created("l1"))])
 
-    async def broker_down(topic: str, key: bytes, payload: bytes, headers: dict[str, str], partition: int | None) -> asyncio.Future:  # type: ignore[type-arg]
+    async def broker_down(records: list[Record]) -> list[asyncio.Future]:  # type: ignore[type-arg]
         raise ConnectionError("Kafka is unreachable")
 
     with pytest.raises(ConnectionError):
