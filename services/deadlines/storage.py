@@ -123,27 +123,33 @@ def _values(timer: Timer) -> tuple[object, ...]:
 
 
 async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[tuple[Timer, str | None]]:
-    """Lock up to `limit` timers that may fire now. This query IS the firing rule (R11-R13, R15, S4):
-    a pending timer fires once its instant has passed on the service's clock AND the orders watermark
-    of its order's partition has passed it too (every confirmation accepted before it has been applied
-    here by then). SKIP LOCKED lets several instances claim disjoint timers; the caller marks them
-    fired in the same transaction, so no timer fires twice. Each comes with the trace context it was
-    stored in."""
+    """Claim up to `limit` timers that may fire now, marking them fired at `now` in the caller's
+    transaction (which publishes their events before it commits; rolled back, they are pending again).
+
+    This query IS the firing rule (R11-R13, R15, S4): a pending timer fires once its instant has
+    passed on the service's clock AND the orders watermark of its order's partition has passed it too
+    (every confirmation accepted before it has been applied here by then). SKIP LOCKED lets several
+    instances claim disjoint timers, so no timer fires twice. One statement claims and marks, as a
+    bare claim loop would. Each timer comes with the trace context it was stored in."""
     rows = await conn.fetch(
-        f"""select {", ".join("d." + c.strip() for c in _TIMER_COLUMNS.split(","))}, d.traceparent
-            from deadlines d join watermarks w on w.orders_partition = d.orders_partition
-            where d.status = 'pending' and d.due_at <= $1 and d.due_at <= w.as_of
-            order by d.due_at
-            limit $2
-            for update of d skip locked""",
+        f"""with due as (
+                select d.storefront_id, d.order_id, d.kind
+                from deadlines d join watermarks w on w.orders_partition = d.orders_partition
+                where d.status = 'pending' and d.due_at <= $1 and d.due_at <= w.as_of
+                order by d.due_at
+                limit $2
+                for update of d skip locked)
+            update deadlines d set status = 'fired', fired_at = $1 from due
+            where d.storefront_id = due.storefront_id and d.order_id = due.order_id and d.kind = due.kind
+            returning {", ".join("d." + c.strip() for c in _TIMER_COLUMNS.split(","))}, d.traceparent""",
         now,
         limit,
     )
-    return [(_timer(r), r["traceparent"]) for r in rows]
+    return sorted(((_timer(r), r["traceparent"]) for r in rows), key=lambda pair: pair[0].due_at)
 
 
-async def mark_fired(conn: asyncpg.Connection, timers: list[Timer], now: datetime, status: str = "fired") -> None:
-    """Mark claimed timers fired (or `failed`: their event could not be built) at `now`."""
+async def mark(conn: asyncpg.Connection, timers: list[Timer], now: datetime, status: str) -> None:
+    """Set claimed timers' status (`failed`: their event could not be built) at `now`."""
     await conn.execute(
         """update deadlines d set status = $5, fired_at = $4
            from unnest($1::text[], $2::text[], $3::text[]) as t(storefront_id, order_id, kind)

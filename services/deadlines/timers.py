@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -79,9 +79,8 @@ class TimerLoop:
             fired, failed = _events(claimed)
             acks = await self._producer.send_many([_record(timer, event, traceparent) for timer, event, traceparent in fired])
             await asyncio.gather(*acks)
-            await storage.mark_fired(conn, [timer for timer, _, _ in fired], now)
             if failed:
-                await storage.mark_fired(conn, failed, now, status="failed")
+                await storage.mark(conn, failed, now, status="failed")
         self._count(fired, now)
         return len(claimed)
 
@@ -93,8 +92,9 @@ class TimerLoop:
         for kind, count in Counter(event.type for _, event, _ in fired).items():
             child(EMITTED, "deadlines", DEADLINES_EVENTS.name, kind).inc(count)
         lateness = child(FIRING_LATENESS, "deadlines")
+        real_per_simulated = self._clock.real_seconds_until(now + timedelta(seconds=1)) - self._clock.real_seconds_until(now)  # 1/speed
         for timer, _, _ in fired:
-            lateness.observe(max(-self._clock.real_seconds_until(timer.due_at), 0.0))
+            lateness.observe(max((now - timer.due_at).total_seconds() * real_per_simulated, 0.0))
         if fired:  # which orders: their events on deadlines.events, `fulfil order` and `fulfil timers`
             oldest = min(timer.due_at for timer, _, _ in fired)
             log.info("deadlines.fired", kinds=dict(kinds), oldest_due_at=oldest.isoformat(), late_by_seconds=round((now - oldest).total_seconds(), 3))

@@ -56,9 +56,14 @@ class Producer:
         futures resolved when Kafka acknowledged each batch (acks=all)."""
         acks: list[asyncio.Future[Any]] = []
         open_batches: dict[tuple[str, int], Any] = {}
+        partitions: dict[str, list[int]] = {}
         for topic, key, value, headers, partition in records:
             name = self._prefix + topic
-            where = (name, partition if partition is not None else await self._partition_of(name, key))
+            if partition is None:
+                if name not in partitions:
+                    partitions[name] = sorted(await self._producer.partitions_for(name))
+                partition = int(self._partitioner(key, partitions[name], partitions[name]))
+            where = (name, partition)
             encoded = [(header, text.encode()) for header, text in headers.items()]
             batch = open_batches.get(where)
             if batch is not None and batch.append(key=key, value=value, timestamp=None, headers=encoded) is not None:
@@ -72,10 +77,6 @@ class Producer:
         for (name, partition), batch in open_batches.items():
             acks.append(await self._producer.send_batch(batch, name, partition=partition))
         return acks
-
-    async def _partition_of(self, topic: str, key: bytes) -> int:
-        partitions = sorted(await self._producer.partitions_for(topic))
-        return int(self._partitioner(key, partitions, partitions))
 
     async def reachable(self, timeout: float = 2.0) -> bool:
         """Whether the brokers answer a metadata request now (readiness)."""
