@@ -17,6 +17,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 _propagator = TraceContextTextMapPropagator()
 _tracer = trace.get_tracer("fulfil")
 _exporting = False
+_passed_on: ContextVar[str | None] = ContextVar("traceparent", default=None)  # without an exporter
 TRACEPARENT = "traceparent"
 
 
@@ -66,7 +68,16 @@ def shutdown() -> None:
 
 @contextmanager
 def consuming(name: str, headers: Sequence[tuple[str, bytes]] | None, **attributes: Any) -> Iterator[None]:
-    """A span for handling one record, continuing the trace its headers carry."""
+    """A span for handling one record, continuing the trace its headers carry. Without an exporter the
+    record's context is only passed on (no span is made: this runs for every record consumed)."""
+    if not _exporting:
+        parent = next((value.decode(errors="replace") for key, value in headers or () if key == TRACEPARENT), None)
+        token = _passed_on.set(parent)
+        try:
+            yield
+        finally:
+            _passed_on.reset(token)
+        return
     carrier = {key: value.decode(errors="replace") for key, value in headers or () if key in (TRACEPARENT, "tracestate")}
     with _tracer.start_as_current_span(name, context=_propagator.extract(carrier), kind=SpanKind.CONSUMER, attributes=attributes):
         yield
@@ -81,7 +92,10 @@ def continuing(name: str, traceparent: str | None, **attributes: Any) -> Iterato
 
 
 def current_traceparent() -> str | None:
-    """The W3C `traceparent` of the span in progress, to be sent on with what it emits."""
+    """The W3C `traceparent` of the span in progress (or, without an exporter, of the record being
+    handled), to be sent on with what it emits."""
+    if not _exporting:
+        return _passed_on.get()
     carrier: dict[str, str] = {}
     _propagator.inject(carrier, context=otel_context.get_current())
     return carrier.get(TRACEPARENT)
