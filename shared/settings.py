@@ -85,8 +85,8 @@ class ServiceSettings(KafkaSecurity):
     consume_batch_size: int = Field(default=200, ge=1, le=5_000)
     # How long a consumer waits for records before looking again. FastStream's batch subscriber also
     # sleeps this long after a poll that found nothing, so it bounds the latency a quiet consumer adds
-    # to each hop (its default of 200 ms added 100 ms a hop on average at light load).
-    consume_poll_ms: int = Field(default=10, ge=1, le=1_000)
+    # to each hop (its default of 200 ms adds up to 200 ms a hop when traffic is sparse).
+    consume_poll_ms: int = Field(default=50, ge=1, le=1_000)
     # How often the outbox relay looks for rows when no notification woke it.
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     # How long the producer waits to fill a batch: low for latency at low load; batches form under load anyway.
