@@ -54,11 +54,13 @@ class Tap:
         on_message: Callable[[str, Message], None] | None = None,
         *,
         keep: bool = True,
+        skip_types: frozenset[str] = frozenset(),
     ) -> None:
         self._topics = {prefix + t.name: t for t in topics}
         self._partitions = sum(t.partitions for t in self._topics.values())
         self._on_message = on_message
         self._keep = keep  # False: a long-running reader that only wants on_message keeps nothing in memory
+        self._skip = {kind.encode() for kind in skip_types}  # by the relay's message_type header, unread
         self._consumer = AIOKafkaConsumer(
             *self._topics, bootstrap_servers=bootstrap_servers, auto_offset_reset="earliest", enable_auto_commit=False
         )
@@ -81,6 +83,8 @@ class Tap:
 
     async def _collect(self) -> None:
         async for record in self._consumer:
+            if self._skip and any(key == "message_type" and value in self._skip for key, value in record.headers or ()):
+                continue
             if self._keep:
                 self.records.append(record)
             topic = self._topics[record.topic]
