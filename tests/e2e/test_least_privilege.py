@@ -176,6 +176,14 @@ async def consumed_everything(admin_env: dict[str, str], topic: Topic) -> None:
 @pytest.fixture(scope="module")
 async def accepted(stack: SecuredStack, services: dict[str, ServiceProcess]) -> events.OrderAccepted:
     """A seller (through the gateway) lists a jug; a storefront orders two; the storefront reads the acceptance."""
+    try:
+        return await list_and_order(stack)
+    except AssertionError as failure:  # what the services said is what explains a missing answer
+        said = "\n".join(f"--- {name} ---\n{process.log()[-3000:]}" for name, process in services.items())
+        raise AssertionError(f"{failure}\n{said}") from failure
+
+
+async def list_and_order(stack: SecuredStack) -> events.OrderAccepted:
     gateway, storefront = stack.env("seller-gateway"), stack.env("storefront")
     create = commands.CreateListing(command_id=uuid.uuid4(), seller_id=SELLER, listing_id=LISTING, quantity=5, production_days=3)
     async with producer(gateway) as send:
