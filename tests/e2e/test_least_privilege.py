@@ -190,14 +190,14 @@ async def list_and_order(stack: SecuredStack) -> events.OrderAccepted:
         await send.send_and_wait(INVENTORY_COMMANDS.name, encode(create), key=LISTING.encode())
     # The gateway reads the answer to its command on inventory.events (its grants allow it).
     await eventually(lambda: read_topic(gateway, INVENTORY_EVENTS), lambda seen: any(
-        isinstance(m, events.ListingCreated) and m.command_id == create.command_id for _, m in seen), every=0.3)
+        isinstance(m, events.ListingCreated) and m.command_id == create.command_id for _, m in seen), every=0.3, timeout=60)
 
     place = commands.PlaceOrder(command_id=uuid.uuid4(), storefront_id=STOREFRONT, order_id=ORDER, seller_id=SELLER, placed_at=PLACED_AT,
                                 lines=[commands.OrderLine(listing_id=LISTING, quantity=2)])
     async with producer(storefront) as send:
         await send.send_and_wait(ORDERS_COMMANDS.name, encode(place), key=order_key(STOREFRONT, ORDER).encode())
     seen = await eventually(lambda: read_topic(storefront, ORDERS_EVENTS), lambda seen: any(
-        isinstance(m, events.OrderAccepted) and m.command_id == place.command_id for _, m in seen), every=0.3)
+        isinstance(m, events.OrderAccepted) and m.command_id == place.command_id for _, m in seen), every=0.3, timeout=60)
     [answer] = [m for _, m in seen if isinstance(m, events.OrderAccepted) and m.command_id == place.command_id]
     return answer
 
