@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import logging
 import shlex
+import signal
 import sys
+from types import FrameType
 
 from stacklib.clients import env_of, exec_command
 from stacklib.common import StackError, say
@@ -41,9 +43,15 @@ def servers(args: list[str]) -> tuple[str, ...]:
     return tuple(args) or SERVERS
 
 
+def terminated(signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM unwinds like Ctrl-C: a server half-started is stopped, and `exec` stops what it started."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str]) -> int:
     for client in ("aiokafka", "kafka"):  # connection refusals while waiting are expected
         logging.getLogger(client).setLevel(logging.CRITICAL)
+    signal.signal(signal.SIGTERM, terminated)
     command, args = (argv[0], argv[1:]) if argv else ("", [])
     try:
         cfg = Config.from_env()

@@ -168,12 +168,18 @@ def start_pg(cfg: Config) -> bool:
                f"-c unix_socket_directories={shlex.quote(str(root / 'run'))}")
     log = root / "logs" / "postgresql.log"
     fresh_log(log)
-    result = as_postgres([bindir / "pg_ctl", "start", "-w", "-t", int(cfg.timeout), "-D", root / "data",
-                          "-l", log, "-o", options])
-    if result.returncode != 0:
-        raise StackError(f"PostgreSQL did not start on {cfg.host}:{cfg.pg_port}; log tail:\n"
-                         f"{log_tail(log)}\n{tail(result.stdout + result.stderr)}")
-    asyncio.run(setup_databases(cfg, root))
+    try:
+        result = as_postgres([bindir / "pg_ctl", "start", "-w", "-t", int(cfg.timeout), "-D", root / "data",
+                              "-l", log, "-o", options])
+        if result.returncode != 0:
+            raise StackError(f"PostgreSQL did not start on {cfg.host}:{cfg.pg_port}; log tail:\n"
+                             f"{log_tail(log)}\n{tail(result.stdout + result.stderr)}")
+        asyncio.run(setup_databases(cfg, root))
+    except BaseException:  # failed or interrupted: do not leave a half-started server behind
+        if pg_pid(root):
+            with contextlib.suppress(StackError):
+                stop_pg(cfg)
+        raise
     say(f"postgres: started on {cfg.host}:{cfg.pg_port} in {time.monotonic() - started:.1f}s "
         f"(pid {pg_pid(root)}; databases: {', '.join(cfg.pg_databases)})")
     return True
