@@ -6,9 +6,9 @@ seconds the broker takes to start; a broker left behind holds its ports and its 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,11 +21,11 @@ pytestmark = pytest.mark.e2e
 
 
 def alive(pid: int) -> bool:
+    """Whether `pid` is a Kafka broker still running (a reaped or reused pid is not)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return b"kafka.Kafka" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
         return False
-    return Path(f"/proc/{pid}").exists() and b"kafka.Kafka" in Path(f"/proc/{pid}/cmdline").read_bytes()
 
 
 async def test_sigterm_while_the_broker_starts_stops_the_broker_and_exits_143(tmp_path: Path) -> None:
@@ -39,24 +39,28 @@ async def test_sigterm_while_the_broker_starts_stops_the_broker_and_exits_143(tm
         "KAFKA_LIBS_DIR": os.environ.get("KAFKA_LIBS_DIR", str(main_stack / "kafka-libs")),  # no second download
     }
     pid_file = tmp_path / "stack" / "kafka" / "kafka.pid"
-    script = subprocess.Popen([sys.executable, str(REPO / "scripts" / "stack.py"), "exec", "--", "true"], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    script = await asyncio.create_subprocess_exec(sys.executable, str(REPO / "scripts" / "stack.py"), "exec", "--", "true", env=env,
+                                                  stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    broker = None
     try:
         # The broker's process exists (its pid written) and it does not answer yet: mid-start.
-        await eventually(lambda: _read(pid_file), lambda text: text != "", timeout=60, every=0.05)
-        broker = int(pid_file.read_text())
-        assert alive(broker)
+        await eventually(lambda: asyncio.to_thread(_read, pid_file), lambda text: text.strip().isdigit(), timeout=60, every=0.05)
+        broker = int(_read(pid_file))
         script.send_signal(signal.SIGTERM)
-        out, err = script.communicate(timeout=90)
+        out, err = (part.decode() for part in await asyncio.wait_for(script.communicate(), 90))
     finally:
-        if script.poll() is None:
+        if script.returncode is None:
             script.kill()
+            await script.wait()
+        left = broker is not None and alive(broker)
+        if left:  # whatever the outcome, no broker outlives the test
+            os.kill(broker, signal.SIGKILL)
     assert script.returncode == 128 + signal.SIGTERM, (out, err)
     assert "Traceback" not in err, err
     assert "kafka: started" not in out  # the signal came before the broker was up, as intended
-    assert not alive(broker)
+    assert not left, (out, err)
     assert not pid_file.exists()
 
 
-async def _read(path: Path) -> str:
+def _read(path: Path) -> str:
     return path.read_text() if path.exists() else ""
