@@ -39,7 +39,7 @@ from shared.messaging.relay import OutboxRelay
 from shared.messaging.work import UnitOfWork
 from shared.metrics import CONSUMER_LAG, OUTBOX_BACKLOG, OUTBOX_OLDEST_SECONDS, PRUNED
 from shared.settings import ServiceSettings
-from shared.storage.database import DatabaseUnavailable, create_pool, describe
+from shared.storage.database import DatabaseUnavailable, answers, create_pool, describe
 from shared.storage.migrate import MigrationError, migrate
 from shared.storage.retention import SHARED_TABLES, prune
 
@@ -251,24 +251,13 @@ class _Running:
         """Ready: started (database migrated, topics there), the database and Kafka answer, every consumer
         joined its group, and the relay and the background loops run."""
         checks = {"started": "ok" if self.started else "starting"}
-        checks["database"] = "ok" if await self._database_answers() else "not answering"
+        checks["database"] = "ok" if self.pool is not None and await answers(self.pool, timeout=2) else "not answering"
         checks["kafka"] = "ok" if self.producer is not None and await self.producer.reachable() else "not answering"
         for topic, joined in self.assigned.items():
             checks[f"consumer {topic}"] = "ok" if joined else "not in its group yet"
         for name, task in self.tasks.items():
             checks[name] = "ok" if not task.done() else "stopped"
         return all(v == "ok" for v in checks.values()), checks
-
-    async def _database_answers(self) -> bool:
-        if self.pool is None:
-            return False
-        try:
-            async with asyncio.timeout(2):
-                async with self.pool.acquire() as conn:
-                    await conn.fetchval("select 1")
-            return True
-        except Exception:
-            return False
 
     async def refresh_gauges(self) -> None:
         if self.pool is None:

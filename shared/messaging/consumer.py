@@ -26,6 +26,7 @@ from shared.messaging.failures import Backoff, RateLimitedLog, Stopping, is_tran
 from shared.messaging.work import Delivery, Outgoing, UnitOfWork
 from shared.metrics import BATCH_SECONDS, RECORDS, RETRIES, child, count_emitted
 from shared.storage import inbox, outbox
+from shared.storage.database import answers
 
 log = get_logger()
 
@@ -123,16 +124,7 @@ class Pipeline:
 
     async def _transient(self, exc: Exception) -> bool:
         """A failure is only taken for the record's fault while the database answers other work."""
-        return is_transient(exc) or not await self._database_answers()
-
-    async def _database_answers(self) -> bool:
-        try:
-            async with asyncio.timeout(5):
-                async with self._pool.acquire() as conn:
-                    await conn.fetchval("select 1")
-            return True
-        except Exception:
-            return False
+        return is_transient(exc) or not await answers(self._pool, timeout=5)
 
     async def _apply_in_transaction(self, items: list[Item]) -> Committed:
         done = Committed()

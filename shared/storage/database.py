@@ -47,3 +47,15 @@ async def create_pool(url: str, *, timeout: float = 60.0, min_size: int = 1, max
         f"database {describe(url)} did not answer within {timeout:g}s ({last}); "
         "is PostgreSQL running there? (`make stack-up` starts the local one)"
     )
+
+
+async def answers(pool: asyncpg.Pool, timeout: float) -> bool:
+    """Whether the database runs a trivial query within `timeout` seconds now (readiness, and telling a
+    record's fault from an outage)."""
+    try:
+        async with asyncio.timeout(timeout):
+            async with pool.acquire() as conn:
+                await conn.fetchval("select 1")
+        return True
+    except Exception:
+        return False
