@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -8,6 +9,7 @@ import asyncpg
 import pytest
 
 from devtools.system import create_database, drop_database
+from services.inventory.app import InventorySettings, build
 from shared.contracts.envelope import Message
 from shared.messaging.work import UnitOfWork
 from shared.storage import outbox
@@ -47,3 +49,22 @@ async def apply_in_one_transaction(pool: asyncpg.Pool, work: UnitOfWork, handle:
             handle(work, message)
         await work.save(conn)
         await outbox.add(conn, work.outgoing)
+
+
+def inventory_settings(infra: Infra, topic_prefix: str, database_url: str, **changes: Any) -> InventorySettings:
+    """The inventory service's settings for a test: this run's Kafka, topics and database, a quick relay."""
+    return InventorySettings(
+        kafka_bootstrap_servers=infra.kafka_bootstrap_servers, database_url=database_url, topic_prefix=topic_prefix, outbox_poll_seconds=0.2,
+        **changes,
+    )
+
+
+@contextlib.asynccontextmanager
+async def inventory_running(settings: InventorySettings) -> AsyncIterator[None]:
+    """The inventory service running in this process while the block runs."""
+    app = build(settings).app()
+    await app.start()
+    try:
+        yield
+    finally:
+        await app.stop()

@@ -12,11 +12,11 @@ import asyncpg
 import pytest
 
 from devtools.kafka_io import Publisher, Tap
-from services.inventory.app import InventorySettings, build
 from shared.contracts import commands, events
 from shared.contracts.codec import encode
 from shared.contracts.reasons import RejectionReason
 from shared.contracts.topics import INVENTORY_COMMANDS
+from tests.integration.conftest import inventory_running, inventory_settings
 from tests.support.infra import Infra
 
 pytestmark = pytest.mark.integration
@@ -25,18 +25,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 async def inventory(infra: Infra, topic_prefix: str, service_databases: dict[str, str]) -> AsyncIterator[str]:
     """The inventory service running in this process; yields its database URL."""
-    settings = InventorySettings(
-        kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
-        database_url=service_databases["inventory"],
-        topic_prefix=topic_prefix,
-        outbox_poll_seconds=0.2,
-    )
-    app = build(settings).app()
-    await app.start()
-    try:
+    async with inventory_running(inventory_settings(infra, topic_prefix, service_databases["inventory"])):
         yield service_databases["inventory"]
-    finally:
-        await app.stop()
 
 
 @pytest.fixture

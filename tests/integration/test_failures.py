@@ -14,7 +14,6 @@ import pytest
 from aiokafka import ConsumerRecord
 
 from devtools.kafka_io import Publisher, Tap
-from services.inventory.app import InventorySettings, build
 from shared.clock import SystemClock
 from shared.contracts import commands, events
 from shared.contracts.codec import encode
@@ -25,7 +24,7 @@ from shared.messaging.consumer import Pipeline
 from shared.messaging.dispatch import Routes, on
 from shared.messaging.rejections import PROCESSING_FAILED
 from shared.messaging.work import UnitOfWork
-from tests.integration.conftest import MakePool
+from tests.integration.conftest import MakePool, inventory_running, inventory_settings
 from tests.support.infra import Infra
 from tests.support.settle import published
 
@@ -82,20 +81,9 @@ PLANTED_DEFECT = """
 @pytest.fixture
 async def inventory(infra: Infra, topic_prefix: str, service_databases: dict[str, str]) -> AsyncIterator[str]:
     """The inventory service in this process, retrying a failing record twice, quickly; yields its database URL."""
-    settings = InventorySettings(
-        kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
-        database_url=service_databases["inventory"],
-        topic_prefix=topic_prefix,
-        outbox_poll_seconds=0.2,
-        processing_attempts=2,
-        retry_max_seconds=0.2,
-    )
-    app = build(settings).app()
-    await app.start()
-    try:
+    settings = inventory_settings(infra, topic_prefix, service_databases["inventory"], processing_attempts=2, retry_max_seconds=0.2)
+    async with inventory_running(settings):
         yield service_databases["inventory"]
-    finally:
-        await app.stop()
 
 
 def create(listing: str) -> commands.CreateListing:

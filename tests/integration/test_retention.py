@@ -12,12 +12,12 @@ import pytest
 from prometheus_client import REGISTRY
 
 from devtools.kafka_io import Publisher, Tap
-from services.inventory.app import InventorySettings, build
+from services.inventory.app import build
 from shared.contracts import commands, events
 from shared.contracts.topics import INVENTORY_COMMANDS
 from shared.runtime import RetentionTooShort
 from shared.storage.retention import SHARED_TABLES, prune
-from tests.integration.conftest import MakePool
+from tests.integration.conftest import MakePool, inventory_running, inventory_settings
 from tests.support.infra import Infra
 from tests.support.settle import published
 from tests.support.waiting import eventually
@@ -40,14 +40,8 @@ async def test_M2_bookkeeping_older_than_the_retention_is_pruned_in_bounded_batc
     assert await pool.fetchval("select count(*) from inbox") == 3
 
 
-def settings(infra: Infra, topic_prefix: str, url: str, **changes: object) -> InventorySettings:
-    return InventorySettings(
-        kafka_bootstrap_servers=infra.kafka_bootstrap_servers, database_url=url, topic_prefix=topic_prefix, outbox_poll_seconds=0.2, **changes
-    )
-
-
 async def test_M2_a_retention_the_topics_outlast_is_refused_at_start(infra: Infra, topic_prefix: str, service_databases: dict[str, str]) -> None:
-    app = build(settings(infra, topic_prefix, service_databases["inventory"], bookkeeping_retention=timedelta(days=1))).app()
+    app = build(inventory_settings(infra, topic_prefix, service_databases["inventory"], bookkeeping_retention=timedelta(days=1))).app()
     with pytest.raises(RetentionTooShort, match=r"must exceed the retention of the topics it reads: .* keeps records for 7 days"):
         await app.start()
     await app.stop()
@@ -57,12 +51,8 @@ async def test_M2_a_retention_the_topics_outlast_is_refused_at_start(infra: Infr
 async def pruning_inventory(infra: Infra, topic_prefix: str, service_databases: dict[str, str]) -> AsyncIterator[str]:
     """The inventory service in this process, pruning every 0.1 s anything older than 8 days."""
     url = service_databases["inventory"]
-    app = build(settings(infra, topic_prefix, url, bookkeeping_retention=timedelta(days=8), retention_interval_seconds=0.1)).app()
-    await app.start()
-    try:
+    async with inventory_running(inventory_settings(infra, topic_prefix, url, bookkeeping_retention=timedelta(days=8), retention_interval_seconds=0.1)):
         yield url
-    finally:
-        await app.stop()
 
 
 async def test_M2_a_replay_within_the_retention_is_still_absorbed_while_pruning_runs(
