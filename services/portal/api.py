@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated
+from typing import Annotated, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -38,13 +38,22 @@ ERRORS = {
 def seller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotSignedIn("Send your sign-in token as `Authorization: Bearer <token>`.")
-    found = portal_of(request).tokens.seller_of(credentials.credentials)
-    if isinstance(found, Refused):
-        raise NotSignedIn(found.message)
-    return found
+    signed = portal_of(request).tokens.seller_of(credentials.credentials)
+    if isinstance(signed, Refused):
+        raise NotSignedIn(signed.message)
+    return signed
 
 
 Seller = Annotated[str, Depends(seller)]
+
+T = TypeVar("T")
+
+
+def found(value: T | None) -> T:
+    """The thing asked for, or 404: another seller's order or listing is answered as if it did not exist."""
+    if value is None:
+        raise HTTPException(404, "not found")
+    return value
 
 
 class Me(BaseModel):
@@ -107,10 +116,7 @@ async def list_orders(
 async def get_order(request: Request, seller_id: Seller, storefront_id: Id, order_id: Id) -> reads.OrderDetail:
     portal = portal_of(request)
     async with portal.db().acquire() as conn:
-        found = await reads.order_detail(conn, seller_id, storefront_id, order_id, portal.now(), portal.zone)
-    if found is None:
-        raise HTTPException(404, "not found")
-    return found
+        return found(await reads.order_detail(conn, seller_id, storefront_id, order_id, portal.now(), portal.zone))
 
 
 @router.post("/orders/{storefront_id}/{order_id}/shipment", status_code=202, responses={**ERRORS, **NOT_FOUND})
@@ -118,8 +124,7 @@ async def confirm_shipment(request: Request, seller_id: Seller, storefront_id: I
     portal = portal_of(request)
     command_id = body.command_id or uuid.uuid4()
     async with portal.db().acquire() as conn:
-        if await reads.order_detail(conn, seller_id, storefront_id, order_id, portal.now(), portal.zone) is None:
-            raise HTTPException(404, "not found")
+        found(await reads.order_detail(conn, seller_id, storefront_id, order_id, portal.now(), portal.zone))
         built = commands.confirmation(seller_id, storefront_id, order_id, command_id, body.model_dump(exclude={"command_id"}), at=portal.now())
         if isinstance(built, commands.Invalid):
             return JSONResponse({"detail": built.problems}, status_code=422)  # type: ignore[return-value]
@@ -130,10 +135,7 @@ async def confirm_shipment(request: Request, seller_id: Seller, storefront_id: I
 @router.get("/commands/{command_id}", responses={**ERRORS, **NOT_FOUND})
 async def get_command(request: Request, seller_id: Seller, command_id: UUID) -> reads.CommandOut:
     async with portal_of(request).db().acquire() as conn:
-        found = await reads.command(conn, seller_id, command_id)
-    if found is None:
-        raise HTTPException(404, "not found")
-    return found
+        return found(await reads.command(conn, seller_id, command_id))
 
 
 @router.get("/listings", responses=ERRORS)
@@ -150,10 +152,7 @@ async def list_listings(
 @router.get("/listings/{listing_id}", responses={**ERRORS, **NOT_FOUND})
 async def get_listing(request: Request, seller_id: Seller, listing_id: Id) -> reads.ListingOut:
     async with portal_of(request).db().acquire() as conn:
-        found = await reads.listing(conn, seller_id, listing_id)
-    if found is None:
-        raise HTTPException(404, "not found")
-    return found
+        return found(await reads.listing(conn, seller_id, listing_id))
 
 
 @router.patch("/listings/{listing_id}", status_code=202, responses={**ERRORS, **NOT_FOUND})
@@ -161,8 +160,7 @@ async def edit_listing(request: Request, seller_id: Seller, listing_id: Id, body
     portal = portal_of(request)
     command_id = body.command_id or uuid.uuid4()
     async with portal.db().acquire() as conn:
-        if await reads.listing(conn, seller_id, listing_id) is None:
-            raise HTTPException(404, "not found")
+        found(await reads.listing(conn, seller_id, listing_id))
         built = commands.listing_update(seller_id, listing_id, command_id, body.model_dump(exclude={"command_id"}), at=portal.now())
         if isinstance(built, commands.Invalid):
             return JSONResponse({"detail": built.problems}, status_code=422)  # type: ignore[return-value]
