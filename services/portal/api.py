@@ -124,7 +124,8 @@ async def confirm_shipment(request: Request, seller_id: Seller, storefront_id: I
     portal = portal_of(request)
     command_id = body.command_id or uuid.uuid4()
     async with portal.db().acquire() as conn:
-        found(await reads.order_detail(conn, seller_id, storefront_id, order_id, portal.now(), portal.zone))
+        if not await reads.has_order(conn, seller_id, storefront_id, order_id):
+            raise HTTPException(404, "not found")
         built = commands.confirmation(seller_id, storefront_id, order_id, command_id, body.model_dump(exclude={"command_id"}), at=portal.now())
         if isinstance(built, commands.Invalid):
             return JSONResponse({"detail": built.problems}, status_code=422)  # type: ignore[return-value]

@@ -117,7 +117,7 @@ async def confirm_shipment(request: Request, session: Signed, storefront_id: str
     portal = portal_of(request)
     async with portal.db().acquire() as conn:
         # S3: an order that is not this seller's is not found, and nothing is sent.
-        if await reads.order_detail(conn, session.seller_id, storefront_id, order_id, portal.now(), portal.zone) is None:
+        if not await reads.has_order(conn, session.seller_id, storefront_id, order_id):
             raise NOT_FOUND
         command_id = _uuid(fields.get("command_id")) or uuid.uuid4()
         built = commands.confirmation(session.seller_id, storefront_id, order_id, command_id, fields, at=portal.now())

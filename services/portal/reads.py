@@ -185,6 +185,11 @@ async def orders_page(
     )
 
 
+async def has_order(conn: asyncpg.Connection, seller_id: str, storefront_id: str, order_id: str) -> bool:
+    """Whether the order is one of the seller's (what a write checks before queueing a command)."""
+    return is_id(storefront_id) and is_id(order_id) and await storage.order(conn, seller_id, storefront_id, order_id) is not None
+
+
 async def order_detail(conn: asyncpg.Connection, seller_id: str, storefront_id: str, order_id: str, now: datetime, zone: ZoneInfo) -> OrderDetail | None:
     if not (is_id(storefront_id) and is_id(order_id)):
         return None
