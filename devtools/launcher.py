@@ -36,8 +36,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from shared.logs import event_marker
+
 REPO = Path(__file__).resolve().parents[1]
-STARTED = '"event": "service.started"'  # the line a service logs once it consumes and relays
+STARTED = event_marker("service.started")  # the line a service logs once it consumes and relays
 GRACE_SECONDS = 30.0  # from SIGTERM to SIGKILL
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 T = TypeVar("T")

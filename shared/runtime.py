@@ -34,6 +34,7 @@ from shared.messaging.broker import make_broker
 from shared.messaging.consumer import Pipeline
 from shared.messaging.dispatch import Routes, wiring_problems
 from shared.messaging.failures import Backoff, RateLimitedLog, Stopping, is_transient
+from shared.messaging.offsets import OffsetCommitter
 from shared.messaging.producer import Producer
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.work import UnitOfWork
@@ -138,6 +139,7 @@ class _Running:
         self.pipelines: dict[str, Pipeline] = {}
         self.tasks: dict[str, asyncio.Task[Any]] = {}
         self.subscribers: dict[str, Any] = {}  # topic -> FastStream subscriber (its consumer: lag)
+        self.offsets = {r.topic.name: OffsetCommitter(r.topic.name) for r in service.routes}
         self.assigned: dict[str, bool] = {r.topic.name: False for r in service.routes}  # joined its group
         self.started = False
         self.http_port: int | None = None
@@ -212,6 +214,7 @@ class _Running:
     async def stop_background(self) -> None:
         # First, so that consumers retrying a failure give up now instead of at the broker's timeout.
         self.stopping.set()
+        await self._flush_offsets()
         for task in self.tasks.values():
             task.cancel()
         for task in self.tasks.values():
@@ -231,6 +234,16 @@ class _Running:
     async def handle(self, topic: str, records: Sequence[ConsumerRecord]) -> None:
         await self.pipelines[topic].handle(records)
         self._record_lag(topic, records)
+
+    async def applied(self, topic: str, consumer: Any, records: Sequence[ConsumerRecord]) -> None:
+        """A batch's transaction committed: its offsets go to Kafka (at once when the service stops)."""
+        self.offsets[topic].note(consumer, records)
+        if self.stopping.is_set():
+            await self.offsets[topic].flush()
+
+    async def _flush_offsets(self) -> None:
+        with contextlib.suppress(Exception):  # best effort: what is not committed is read again (M2)
+            await asyncio.wait_for(asyncio.gather(*(o.flush() for o in self.offsets.values())), 5)
 
     def _record_lag(self, topic: str, records: Sequence[ConsumerRecord]) -> None:
         consumer = getattr(self.subscribers.get(topic), "consumer", None)
@@ -278,6 +291,7 @@ class _Membership(ConsumerRebalanceListener):
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         self._running.assigned[self._topic] = False
+        await self._running.offsets[self._topic].flush()  # what this member applied, before others take over
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         self._running.assigned[self._topic] = True  # possibly none, when a group has more members than partitions
@@ -289,7 +303,12 @@ def _subscribe(broker: KafkaBroker, service: Service, routes: Routes, running: _
 
     async def handle(body: list[bytes], message: KafkaMessage) -> None:
         # The records themselves (bytes, headers, partition, offset), in the order they were read.
-        await running.handle(name, message.raw_message)
+        try:
+            await running.handle(name, message.raw_message)
+        except Exception:
+            await message.nack()  # rewinds each partition to the batch's first record: it is read again
+            raise
+        await running.applied(name, message.consumer, message.raw_message)
 
     subscriber = broker.subscriber(
         settings.topic_prefix + name,
@@ -301,7 +320,7 @@ def _subscribe(broker: KafkaBroker, service: Service, routes: Routes, running: _
         batch=True,  # records are applied a batch per transaction (shared/messaging/consumer.py)
         max_records=settings.consume_batch_size,
         batch_timeout_ms=settings.consume_poll_ms,  # see ServiceSettings.consume_poll_ms
-        ack_policy=AckPolicy.NACK_ON_ERROR,  # commit after success; a stopped batch is not committed
+        ack_policy=AckPolicy.MANUAL,  # offsets committed after the transaction, in the background (offsets.py)
         listener=_Membership(running, name),
         title=f"{service.name}:{name}",
     )

@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
-import structlog
 from aiokafka import ConsumerRecord
 
 from shared import tracing
@@ -19,7 +18,7 @@ from shared.contracts.codec import DecodeError, decode
 from shared.contracts.envelope import Command, Message
 from shared.contracts.reasons import Refusal
 from shared.contracts.topics import DEAD_LETTERS
-from shared.logs import get_logger
+from shared.logs import about, get_logger
 from shared.messaging import rejections
 from shared.messaging.dispatch import Routes
 from shared.messaging.failures import Backoff, RateLimitedLog, Stopping, is_transient
@@ -193,7 +192,7 @@ class Pipeline:
         assert isinstance(message, Message)
         route = self.routes.route(message)
         assert route is not None  # _read keeps only routed messages
-        with structlog.contextvars.bound_contextvars(**message.correlation()):
+        with about(message.correlation()):
             if isinstance(message, Command):
                 if message.command_id not in answerable:
                     log.info("command.already_answered", topic=self.routes.topic.name)

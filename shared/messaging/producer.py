@@ -9,6 +9,7 @@ Kafka spends on it.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,7 +39,6 @@ class Producer:
             max_batch_size=BATCH_BYTES,
             **aiokafka_options(settings),
         )
-        self._partitioner = DefaultPartitioner()  # the producer's own: a key goes where send() would put it
 
     async def start(self) -> None:
         await self._producer.start()
@@ -62,7 +62,7 @@ class Producer:
             if partition is None:
                 if name not in partitions:
                     partitions[name] = sorted(await self._producer.partitions_for(name))
-                partition = int(self._partitioner(key, partitions[name], partitions[name]))
+                partition = partition_of(key, tuple(partitions[name]))
             where = (name, partition)
             encoded = [(header, text.encode()) for header, text in headers.items()]
             batch = open_batches.get(where)
@@ -85,3 +85,10 @@ class Producer:
             return True
         except Exception:
             return False
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def partition_of(key: bytes, partitions: tuple[int, ...]) -> int:
+    """Where the producer's own partitioner puts `key`, as send() would. Cached: an order's key goes out
+    several times (its events and its state records), and aiokafka's murmur2 is pure Python."""
+    return int(DefaultPartitioner()(key, list(partitions), list(partitions)))

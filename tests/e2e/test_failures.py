@@ -15,6 +15,7 @@ from devtools.kafka_io import Publisher, Tap
 from devtools.launcher import ServiceProcess
 from shared.contracts import commands, events
 from shared.contracts.topics import INVENTORY_COMMANDS
+from shared.logs import event_marker
 from tests.integration.test_failures import PLANTED_DEFECT
 from tests.support.infra import Infra
 from tests.support.private_stack import PrivateStack
@@ -47,7 +48,7 @@ def create(listing: str) -> commands.CreateListing:
 
 async def retrying(service: ServiceProcess) -> None:
     """Until the service says it failed and will try again (the database away, or the record failing)."""
-    await eventually(lambda: _log(service), lambda text: '"event": "batch.retrying"' in text or '"event": "message.failed"' in text)
+    await eventually(lambda: _log(service), lambda text: event_marker("batch.retrying") in text or event_marker("message.failed") in text)
 
 
 async def _log(service: ServiceProcess) -> str:
@@ -95,7 +96,7 @@ async def test_sigterm_stops_a_service_retrying_a_failing_record_at_once_and_a_r
         await publisher.send(INVENTORY_COMMANDS, "cursed", cursed)
         await retrying(service)
         assert service.stop(timeout=GRACE_SECONDS) == 0, service.log()[-3000:]  # not killed: it stopped itself
-        assert '"event": "service.stopped"' in service.log()
+        assert event_marker("service.stopped") in service.log()
         assert await conn.fetchval("select count(*) from inbox") == 0  # nothing of the failing batch committed
         await conn.execute("drop trigger refuse_cursed on listings")  # the defect is fixed
         service.start()
@@ -118,6 +119,6 @@ async def test_sigterm_stops_a_service_whose_database_is_unreachable_at_once(
         await publisher.send(INVENTORY_COMMANDS, "stuck", create("stuck"))
         await retrying(service)
         assert service.stop(timeout=GRACE_SECONDS) == 0, service.log()[-3000:]
-        assert '"event": "service.stopped"' in service.log()
+        assert event_marker("service.stopped") in service.log()
     finally:
         service.stop()

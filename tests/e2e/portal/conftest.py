@@ -32,12 +32,13 @@ from shared.contracts.commands import OrderLine
 from shared.contracts.envelope import Message
 from shared.contracts.state import ListingStateRecord, OrderStateRecord, Shipment
 from shared.contracts.topics import LISTINGS_STATE, ORDERS_STATE, Topic, order_key
+from shared.logs import event_marker
 from tests.e2e.portal.browser import launched, screenshot_folder
 from tests.support.infra import Infra
 from tests.support.waiting import eventually
 
 SECRET = "tests-only-portal-secret-0123456789abcdef"
-SERVING = '"event": "portal.serving"'
+SERVING = event_marker("portal.serving")
 
 
 @dataclass
