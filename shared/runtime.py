@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -34,6 +35,7 @@ from shared.messaging.broker import make_broker
 from shared.messaging.consumer import Pipeline
 from shared.messaging.dispatch import Routes, wiring_problems
 from shared.messaging.failures import Backoff, RateLimitedLog, Stopping, is_transient
+from shared.messaging.intake import Intake
 from shared.messaging.offsets import OffsetCommitter
 from shared.messaging.producer import Producer
 from shared.messaging.relay import OutboxRelay
@@ -140,6 +142,7 @@ class _Running:
         self.tasks: dict[str, asyncio.Task[Any]] = {}
         self.subscribers: dict[str, Any] = {}  # topic -> FastStream subscriber (its consumer: lag)
         self.offsets = {r.topic.name: OffsetCommitter(r.topic.name) for r in service.routes}
+        self.intakes: dict[str, Intake] = {}  # topic -> the records read and waiting for its worker
         self.assigned: dict[str, bool] = {r.topic.name: False for r in service.routes}  # joined its group
         self.started = False
         self.http_port: int | None = None
@@ -162,6 +165,12 @@ class _Running:
         await self._check_retention()
         backoff = Backoff(max_seconds=settings.retry_max_seconds)
         for routes in self.service.routes:
+            topic = routes.topic.name
+            self.intakes[topic] = Intake(
+                lambda records, topic=topic: self.handle(topic, records), self.offsets[topic],
+                batch_size=settings.consume_batch_size, stopping=self.stopping, backoff=backoff,
+            )
+            self.tasks[f"worker {topic}"] = asyncio.create_task(_supervised(f"worker {topic}", self.intakes[topic].run, self.stopping))
             self.pipelines[routes.topic.name] = Pipeline(
                 self.service.name,
                 routes,
@@ -207,6 +216,9 @@ class _Running:
         for job in self.service.background:
             self.tasks[job.__name__] = asyncio.create_task(_supervised(job.__name__, lambda job=job: job(resources), self.stopping))
         self.started = True
+        # What start-up built (modules, models, schemas) lives as long as the process: kept out of the
+        # collector's way, a full collection no longer stalls the loop for 50-120 ms (docs/benchmarks.md).
+        gc.freeze()
         settings = self.service.settings
         http = f"{settings.http_host}:{self.http_port}" if self.http_port is not None else None
         log.info("service.started", kafka=settings.kafka_bootstrap_servers, zone=settings.marketplace_timezone, http=http)
@@ -234,12 +246,6 @@ class _Running:
     async def handle(self, topic: str, records: Sequence[ConsumerRecord]) -> None:
         await self.pipelines[topic].handle(records)
         self._record_lag(topic, records)
-
-    async def applied(self, topic: str, consumer: Any, records: Sequence[ConsumerRecord]) -> None:
-        """A batch's transaction committed: its offsets go to Kafka (at once when the service stops)."""
-        self.offsets[topic].note(consumer, records)
-        if self.stopping.is_set():
-            await self.offsets[topic].flush()
 
     async def _flush_offsets(self) -> None:
         with contextlib.suppress(Exception):  # best effort: what is not committed is read again (M2)
@@ -291,6 +297,7 @@ class _Membership(ConsumerRebalanceListener):
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         self._running.assigned[self._topic] = False
+        self._running.intakes[self._topic].forget(revoked)  # not read here any more: not applied here
         await self._running.offsets[self._topic].flush()  # what this member applied, before others take over
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
@@ -303,12 +310,7 @@ def _subscribe(broker: KafkaBroker, service: Service, routes: Routes, running: _
 
     async def handle(body: list[bytes], message: KafkaMessage) -> None:
         # The records themselves (bytes, headers, partition, offset), in the order they were read.
-        try:
-            await running.handle(name, message.raw_message)
-        except Exception:
-            await message.nack()  # rewinds each partition to the batch's first record: it is read again
-            raise
-        await running.applied(name, message.consumer, message.raw_message)
+        await running.intakes[name].put(message.consumer, message.raw_message)  # applied by its worker
 
     subscriber = broker.subscriber(
         settings.topic_prefix + name,
@@ -320,7 +322,7 @@ def _subscribe(broker: KafkaBroker, service: Service, routes: Routes, running: _
         batch=True,  # records are applied a batch per transaction (shared/messaging/consumer.py)
         max_records=settings.consume_batch_size,
         batch_timeout_ms=settings.consume_poll_ms,  # see ServiceSettings.consume_poll_ms
-        ack_policy=AckPolicy.MANUAL,  # offsets committed after the transaction, in the background (offsets.py)
+        ack_policy=AckPolicy.MANUAL,  # the intake's worker applies, then notes offsets to commit (intake.py)
         listener=_Membership(running, name),
         title=f"{service.name}:{name}",
     )

@@ -30,7 +30,7 @@ async def create_pool(url: str, *, timeout: float = 60.0, min_size: int = 1, max
     while loop.time() < give_up:
         attempt += 1
         try:
-            return await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, command_timeout=60)
+            return await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, command_timeout=60, reset=_nothing_to_reset)
         except (
             asyncpg.InvalidPasswordError,
             asyncpg.InvalidCatalogNameError,
@@ -47,6 +47,13 @@ async def create_pool(url: str, *, timeout: float = 60.0, min_size: int = 1, max
         f"database {describe(url)} did not answer within {timeout:g}s ({last}); "
         "is PostgreSQL running there? (`make stack-up` starts the local one)"
     )
+
+
+async def _nothing_to_reset(conn: asyncpg.Connection) -> None:
+    """What a connection goes back to the pool with needs no reset query: the code changes no session
+    state (no SET, no session-level advisory locks, no cursors outside a transaction, and LISTEN is
+    removed by whoever added it). asyncpg still rolls back a transaction left open. The default reset
+    (`RESET ALL; UNLISTEN *; ...`) cost a round trip after every transaction."""
 
 
 async def answers(pool: asyncpg.Pool, timeout: float) -> bool:
