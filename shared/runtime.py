@@ -31,7 +31,7 @@ from shared.contracts.topics import consumer_group, topics_read_by, topics_writt
 from shared.http import HttpServer, HttpUnavailable, asgi_app
 from shared.logs import configure, get_logger
 from shared.messaging.admin import BrokerUnavailable, TopicsUnavailable, ensure_topics, retention_ms
-from shared.messaging.broker import make_broker
+from shared.messaging.broker import GRACEFUL_STOP_SECONDS, make_broker
 from shared.messaging.consumer import Pipeline
 from shared.messaging.dispatch import Routes, wiring_problems
 from shared.messaging.failures import Backoff, RateLimitedLog, Stopping, is_transient
@@ -226,6 +226,7 @@ class _Running:
     async def stop_background(self) -> None:
         # First, so that consumers retrying a failure give up now instead of at the broker's timeout.
         self.stopping.set()
+        await self._finish_batches()
         await self._flush_offsets()
         for task in self.tasks.values():
             task.cancel()
@@ -246,6 +247,11 @@ class _Running:
     async def handle(self, topic: str, records: Sequence[ConsumerRecord]) -> None:
         await self.pipelines[topic].handle(records)
         self._record_lag(topic, records)
+
+    async def _finish_batches(self) -> None:
+        """A batch being applied may finish (a retrying one gives up at once: `stopping`); no new one starts."""
+        with contextlib.suppress(TimeoutError):  # then it is cancelled, rolled back and read again after a restart
+            await asyncio.wait_for(asyncio.gather(*(i.close() for i in self.intakes.values())), GRACEFUL_STOP_SECONDS)
 
     async def _flush_offsets(self) -> None:
         with contextlib.suppress(Exception):  # best effort: what is not committed is read again (M2)

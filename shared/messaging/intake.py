@@ -41,6 +41,9 @@ class Intake:
         self._consumer: Any = None  # aiokafka's consumer of the subscription (FastStream owns it)
         self._arrived = asyncio.Event()
         self._taken = asyncio.Event()
+        self._idle = asyncio.Event()  # set while no batch is being applied
+        self._idle.set()
+        self._closed = False
 
     async def put(self, consumer: Any, records: Sequence[ConsumerRecord]) -> None:
         """Hand records over in the order they were read; waits while too many are waiting already."""
@@ -57,20 +60,27 @@ class Intake:
         self._waiting = deque(r for r in self._waiting if (r.topic, r.partition) not in gone)
         self._taken.set()
 
+    async def close(self) -> None:
+        """Take no more batches, and return once the one being applied (if any) is done."""
+        self._closed = True
+        await self._idle.wait()
+
     async def run(self) -> None:
         """Apply batches for as long as the service runs (a supervised background task)."""
-        while True:
+        while not self._closed:
             await self._arrived.wait()
             batch = [self._waiting.popleft() for _ in range(min(self._batch_size, len(self._waiting)))]
             if not self._waiting:
                 self._arrived.clear()
             self._taken.set()
-            if batch:
-                consumer = self._consumer
-                await self._applied(batch)
-                self._offsets.note(consumer, batch)
-                if self._stopping.is_set():
-                    await self._offsets.flush()
+            if batch and not self._closed:
+                self._idle.clear()
+                try:
+                    consumer = self._consumer
+                    await self._applied(batch)
+                    self._offsets.note(consumer, batch)
+                finally:
+                    self._idle.set()
 
     async def _applied(self, batch: list[ConsumerRecord]) -> None:
         """Apply a batch, again and again if it fails unexpectedly: records are set aside one by one inside
