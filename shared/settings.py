@@ -84,10 +84,10 @@ class ServiceSettings(KafkaSecurity):
     # Records a consumer applies per transaction (1: one at a time).
     consume_batch_size: int = Field(default=200, ge=1, le=5_000)
     # How long a consumer waits for records before looking again. FastStream's batch subscriber also
-    # sleeps this long after a poll that found nothing, deaf to new records: at light load that is the
-    # tail of every hop. 10 ms: p99 placement -> acceptance at 20 orders/s ~135 -> ~90 ms, for about
-    # 2% of a core more per idle service (50 ms: ~2%, 10 ms: ~4%; docs/benchmarks.md).
-    consume_poll_ms: int = Field(default=10, ge=1, le=1_000)
+    # sleeps this long after a poll that found nothing, deaf to new records meanwhile: the tail of a hop
+    # when traffic is sparse. 10 ms halved p95 at 20 orders/s but was no better, and less steady, at
+    # 100/s, for twice the idle CPU (~4% of a core a service against ~2%; docs/benchmarks.md).
+    consume_poll_ms: int = Field(default=50, ge=1, le=1_000)
     # How often the outbox relay looks for rows when no notification woke it.
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     # How long the producer waits to fill a batch. 0: the relay and the timer loop already hand it whole
