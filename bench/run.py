@@ -19,6 +19,7 @@ import time
 from types import ModuleType
 from typing import Any
 
+from aiokafka.admin import AIOKafkaAdminClient
 from rich.console import Console
 from rich.table import Table
 
@@ -43,10 +44,28 @@ def _ratio_row(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, 
     return [("End-to-end throughput / Kafka relay", f"{e2e / raw:.4f}x ({e2e:,.0f} / {raw:,})", ">= 0.1x", e2e / raw >= 0.1)]
 
 
+CLUTTERED = 100  # topics on the broker beyond which Kafka is measurably slower here
+
+
+async def topic_count(bootstrap_servers: str) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        return len(await admin.list_topics())
+    finally:
+        await admin.close()
+
+
 async def main(sizes: Sizes, names: list[str]) -> None:
     found = servers()
     console = Console()
     console.print(f"bench: {sizes.name} run of {', '.join(names)}; machine {machine()}")
+    topics = await topic_count(found.kafka_bootstrap_servers)
+    if topics > CLUTTERED:
+        console.print(
+            f"bench: note: the broker holds {topics} topics (leftovers of interrupted runs?); with ~900 the figures came out "
+            "15-40% lower (docs/benchmarks.md). `scripts/stack.py reset` deletes the local stack's data: the next run starts it empty."
+        )
     for name in names:
         started, load = time.monotonic(), [round(v, 2) for v in os.getloadavg()]
         console.print(f"bench: {name} ...")
