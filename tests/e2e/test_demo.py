@@ -18,6 +18,7 @@ from devtools.launcher import REPO
 from shared.contracts.topics import SERVICES
 from tests.e2e.test_launcher import databases_left, identity
 from tests.support.infra import Infra
+from tests.support.interrupts import ctrl_c_works
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +37,7 @@ class Demo:
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            *self.command, cwd=REPO, env=self.env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+            *self.command, cwd=REPO, env=self.env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, preexec_fn=ctrl_c_works
         )
         self.reader = asyncio.create_task(self._read())
 

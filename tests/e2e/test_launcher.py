@@ -18,6 +18,7 @@ from devtools.launcher import REPO
 from devtools.system import delete_topics, drop_database
 from tests.support.hold_system import HELD
 from tests.support.infra import Infra
+from tests.support.interrupts import ctrl_c_works
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -38,7 +39,9 @@ def identity(pid: int) -> str | None:
 
 async def launch(command: list[str]) -> tuple[asyncio.subprocess.Process, dict]:  # type: ignore[type-arg]
     """Run the holding tool; wait until it says what it started."""
-    tool = await asyncio.create_subprocess_exec(*command, cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    tool = await asyncio.create_subprocess_exec(
+        *command, cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, preexec_fn=ctrl_c_works
+    )
     assert tool.stdout is not None
     output = []
 
