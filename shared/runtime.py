@@ -254,8 +254,8 @@ class _Running:
             await asyncio.wait_for(asyncio.gather(*(i.close() for i in self.intakes.values())), GRACEFUL_STOP_SECONDS)
 
     async def _flush_offsets(self) -> None:
-        with contextlib.suppress(Exception):  # best effort: what is not committed is read again (M2)
-            await asyncio.wait_for(asyncio.gather(*(o.flush() for o in self.offsets.values())), 5)
+        # Best effort, a few seconds at most (OffsetCommitter.flush): what is not committed is read again (M2).
+        await asyncio.gather(*(o.flush() for o in self.offsets.values()))
 
     def _record_lag(self, topic: str, records: Sequence[ConsumerRecord]) -> None:
         consumer = getattr(self.subscribers.get(topic), "consumer", None)

@@ -10,6 +10,7 @@ the partition) loses nothing: its records are read again and the inbox absorbs t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +20,8 @@ from shared.logs import get_logger
 from shared.messaging.failures import RateLimitedLog
 
 log = get_logger()
+
+FLUSH_SECONDS = 5.0  # the longest a rebalance or a stop waits for offsets to be committed
 
 
 class OffsetCommitter:
@@ -40,9 +43,14 @@ class OffsetCommitter:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._commit_pending(), name=f"commit offsets {self._topic}")
 
-    async def flush(self) -> None:
-        """Return once every offset noted so far was committed, or its commit failed: before giving
-        partitions away in a rebalance, and when the service stops."""
+    async def flush(self, timeout: float = FLUSH_SECONDS) -> None:
+        """Return once every offset noted so far was committed, or its commit failed, or `timeout`
+        passed (aiokafka retries a commit for as long as the coordinator is away; a rebalance or a stop
+        must not wait for that): before giving partitions away in a rebalance, and when stopping."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._flushed(), timeout)
+
+    async def _flushed(self) -> None:
         if self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
         if self._pending:  # noted while no commit ran, or left by a failed one: one more attempt

@@ -86,3 +86,15 @@ async def test_offsets_that_cannot_be_committed_stay_pending_until_a_later_attem
     committer.note(consumer, records(2, 0))
     await committer.flush()
     assert consumer.commits == [{tp(1): 4, tp(2): 1}]
+
+
+@pytest.mark.asyncio
+async def test_flush_gives_up_waiting_after_its_timeout_and_the_commit_carries_on() -> None:
+    consumer, committer = Consumer(), OffsetCommitter(TOPIC)
+    consumer.gate.clear()  # the coordinator does not answer
+    committer.note(consumer, records(0, 3))
+    await committer.flush(timeout=0.01)
+    assert consumer.commits == []
+    consumer.gate.set()
+    await committer.flush()
+    assert consumer.commits == [{tp(0): 4}]
