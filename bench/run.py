@@ -19,13 +19,13 @@ import time
 from types import ModuleType
 from typing import Any
 
-from aiokafka.admin import AIOKafkaAdminClient
 from rich.console import Console
 from rich.table import Table
 
 from bench import deadlines, e2e_throughput, kafka_baseline, latency, scaling
 from bench.harness import FULL, QUICK, RESULTS, Sizes, machine, servers, write
 from devtools.launcher import run_stoppable
+from shared.messaging.admin import connected_admin
 
 BENCHMARKS: dict[str, ModuleType] = {
     "kafka_baseline": kafka_baseline,
@@ -48,12 +48,8 @@ CLUTTERED = 100  # topics on the broker beyond which Kafka is measurably slower 
 
 
 async def topic_count(bootstrap_servers: str) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    try:
+    async with connected_admin(bootstrap_servers, timeout=30, security=None) as admin:
         return len(await admin.list_topics())
-    finally:
-        await admin.close()
 
 
 async def main(sizes: Sizes, names: list[str]) -> None:

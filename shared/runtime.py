@@ -141,8 +141,7 @@ class _Running:
         self.pipelines: dict[str, Pipeline] = {}
         self.tasks: dict[str, asyncio.Task[Any]] = {}
         self.subscribers: dict[str, Any] = {}  # topic -> FastStream subscriber (its consumer: lag)
-        self.offsets = {r.topic.name: OffsetCommitter(r.topic.name) for r in service.routes}
-        self.intakes: dict[str, Intake] = {}  # topic -> the records read and waiting for its worker
+        self.intakes: dict[str, Intake] = {}  # topic -> records read, waiting for its worker; their offsets
         self.assigned: dict[str, bool] = {r.topic.name: False for r in service.routes}  # joined its group
         self.started = False
         self.http_port: int | None = None
@@ -167,7 +166,7 @@ class _Running:
         for routes in self.service.routes:
             topic = routes.topic.name
             self.intakes[topic] = Intake(
-                lambda records, topic=topic: self.handle(topic, records), self.offsets[topic],
+                lambda records, topic=topic: self.handle(topic, records), OffsetCommitter(topic),
                 batch_size=settings.consume_batch_size, stopping=self.stopping, backoff=backoff,
             )
             self.tasks[f"worker {topic}"] = asyncio.create_task(_supervised(f"worker {topic}", self.intakes[topic].run, self.stopping))
@@ -226,8 +225,7 @@ class _Running:
     async def stop_background(self) -> None:
         # First, so that consumers retrying a failure give up now instead of at the broker's timeout.
         self.stopping.set()
-        await self._finish_batches()
-        await self._flush_offsets()
+        await self._stop_consuming()
         for task in self.tasks.values():
             task.cancel()
         for task in self.tasks.values():
@@ -248,14 +246,12 @@ class _Running:
         await self.pipelines[topic].handle(records)
         self._record_lag(topic, records)
 
-    async def _finish_batches(self) -> None:
-        """A batch being applied may finish (a retrying one gives up at once: `stopping`); no new one starts."""
+    async def _stop_consuming(self) -> None:
+        """No new batch starts; one being applied may finish (a retrying one gives up at once: `stopping`),
+        then the applied offsets are committed, a few seconds at most (OffsetCommitter.flush)."""
         with contextlib.suppress(TimeoutError):  # then it is cancelled, rolled back and read again after a restart
             await asyncio.wait_for(asyncio.gather(*(i.close() for i in self.intakes.values())), GRACEFUL_STOP_SECONDS)
-
-    async def _flush_offsets(self) -> None:
-        # Best effort, a few seconds at most (OffsetCommitter.flush): what is not committed is read again (M2).
-        await asyncio.gather(*(o.flush() for o in self.offsets.values()))
+        await asyncio.gather(*(i.offsets.flush() for i in self.intakes.values()))  # what is not committed is read again (M2)
 
     def _record_lag(self, topic: str, records: Sequence[ConsumerRecord]) -> None:
         consumer = getattr(self.subscribers.get(topic), "consumer", None)
@@ -303,8 +299,7 @@ class _Membership(ConsumerRebalanceListener):
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         self._running.assigned[self._topic] = False
-        self._running.intakes[self._topic].forget(revoked)  # not read here any more: not applied here
-        await self._running.offsets[self._topic].flush()  # what this member applied, before others take over
+        await self._running.intakes[self._topic].revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         self._running.assigned[self._topic] = True  # possibly none, when a group has more members than partitions

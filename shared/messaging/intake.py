@@ -33,7 +33,7 @@ class Intake:
     def __init__(self, apply: Apply, offsets: OffsetCommitter, *, batch_size: int, stopping: asyncio.Event, backoff: Backoff | None = None) -> None:
         self._apply = apply
         self._backoff = backoff or Backoff()
-        self._offsets = offsets
+        self.offsets = offsets  # of the batches this intake applied
         self._batch_size = batch_size
         self._most_waiting = 2 * batch_size  # then the consume loop waits: memory stays bounded
         self._stopping = stopping
@@ -54,11 +54,13 @@ class Intake:
         self._waiting.extend(records)
         self._arrived.set()
 
-    def forget(self, partitions: Iterable[TopicPartition]) -> None:
-        """Partitions taken away by a rebalance: their waiting records are not this member's to apply."""
+    async def revoked(self, partitions: Iterable[TopicPartition]) -> None:
+        """Partitions taken away by a rebalance: their waiting records are not this member's to apply,
+        and the offsets applied so far are committed before the new owner starts reading."""
         gone = {(p.topic, p.partition) for p in partitions}
         self._waiting = deque(r for r in self._waiting if (r.topic, r.partition) not in gone)
         self._taken.set()
+        await self.offsets.flush()
 
     async def close(self) -> None:
         """Take no more batches, and return once the one being applied (if any) is done."""
@@ -78,7 +80,7 @@ class Intake:
                 try:
                     consumer = self._consumer
                     await self._applied(batch)
-                    self._offsets.note(consumer, batch)
+                    self.offsets.note(consumer, batch)
                 finally:
                     self._idle.set()
 

@@ -128,7 +128,7 @@ async def test_records_of_partitions_taken_away_are_not_applied() -> None:
         await worker.intake.put(None, records(0, 0))
         await asyncio.wait_for(worker.entered.wait(), 5)
         await worker.intake.put(None, records(1, 5) + records(2, 9))
-        worker.intake.forget([TopicPartition(TOPIC, 1)])
+        await worker.intake.revoked([TopicPartition(TOPIC, 1)])
         worker.gate.set()
         await worker.until(2)
     assert worker.applied == [[0], [9]]
