@@ -4,6 +4,12 @@ A batch of due timers is claimed, its events are published with the idempotent p
 (acks=all), and the timers are marked fired, all in one transaction: no outbox round trip. A crash
 after publishing and before committing publishes the same events again (their ids derive from order
 and kind), and the consumers' inboxes drop the repeat. The rest is in docs/architecture.md ("Timers").
+
+While Kafka acknowledges a full batch, the next one is claimed and its events built in a second
+transaction (SKIP LOCKED passes over the rows the first holds); it is sent only once the first was
+acknowledged and committed, and rolled back unsent if the first fails. So a backlog keeps the
+database, the producer and the broker busy at once, and the events of one order still reach Kafka in
+the order their timers came due, failures included (a cancellation never overtakes its penalty).
 """
 
 from __future__ import annotations
@@ -57,7 +63,7 @@ class TimerLoop:
             attempt = 0
             while True:
                 try:
-                    fired = await self.fire_due()
+                    await self.fire_due()
                     attempt = 0
                 except Exception as exc:
                     if not is_transient(exc):
@@ -66,23 +72,51 @@ class TimerLoop:
                     self._retry_log.warning("deadlines.fire_retrying", attempt=attempt, error=repr(exc)[:300])
                     await self._backoff.wait(attempt, self._stopping)
                     continue
-                if fired < self._batch_size:  # a full batch means more are due
-                    await self._wakeup.sleep(await self._seconds_to_sleep())
+                await self._wakeup.sleep(await self._seconds_to_sleep())  # fire_due went on while batches were full
 
     async def fire_due(self) -> int:
-        """Fire one batch of due timers; returns how many fired."""
-        now = self._clock.now()
-        async with self._pool.acquire() as conn, conn.transaction():
-            claimed = await storage.claim_due(conn, now, self._batch_size)
-            if not claimed:
-                return 0
-            fired, failed = _events(claimed)
-            acks = await self._producer.send_many([_record(timer, event, traceparent) for timer, event, traceparent in fired])
-            await asyncio.gather(*acks)
-            if failed:
-                await storage.mark(conn, failed, now, status="failed")
-        self._count(fired, now)
-        return len(claimed)
+        """Fire due timers, batch after batch while full batches keep coming; returns how many fired."""
+        total, upcoming = 0, None
+        batch = await self._claim()
+        try:
+            while batch is not None:
+                upcoming = asyncio.create_task(self._claim()) if batch.full else None
+                await self._fire(batch)
+                total += len(batch.claimed)
+                batch = await upcoming if upcoming is not None else None
+                upcoming = None
+        finally:
+            if upcoming is not None:  # this batch failed: the next is rolled back unsent, so it cannot overtake it
+                await _discard(upcoming)
+            if batch is not None:
+                await batch.close()
+        return total
+
+    async def _claim(self) -> _Batch | None:
+        """Open a transaction, claim due timers and build their events; None when nothing is due."""
+        batch = _Batch(self._pool, await self._pool.acquire(), self._clock.now())
+        try:
+            await batch.start()
+            claimed = await storage.claim_due(batch.conn, batch.now, self._batch_size)
+        except BaseException:
+            await batch.close()
+            raise
+        if not claimed:
+            await batch.close()
+            return None
+        batch.full = len(claimed) >= self._batch_size
+        batch.claimed = claimed
+        batch.fired, batch.failed = _events(claimed)
+        return batch
+
+    async def _fire(self, batch: _Batch) -> None:
+        """Publish a claimed batch, wait for Kafka's acknowledgements, mark it and commit."""
+        acks = await self._producer.send_many([_record(timer, event, traceparent) for timer, event, traceparent in batch.fired])
+        await asyncio.gather(*acks)
+        if batch.failed:
+            await storage.mark(batch.conn, batch.failed, batch.now, status="failed")
+        await batch.commit()
+        self._count(batch.fired, batch.now)
 
     def _count(self, fired: list[tuple[domain.Timer, Message, str | None]], now: datetime) -> None:
         """Metrics and one log line for the batch (each order's event is on deadlines.events)."""
@@ -109,6 +143,50 @@ class TimerLoop:
         if blocked:  # due, waiting for a watermark: its NOTIFY wakes us, this is the fallback
             sleep = min(sleep, self._blocked_poll)
         return sleep
+
+
+class _Batch:
+    """Claimed timers and their events, in a transaction of their own until committed or closed."""
+
+    def __init__(self, pool: asyncpg.Pool, conn: asyncpg.Connection, now: datetime) -> None:
+        self.conn, self.now = conn, now
+        self.claimed: list[tuple[domain.Timer, str | None]] = []
+        self.fired: list[tuple[domain.Timer, Message, str | None]] = []
+        self.failed: list[domain.Timer] = []
+        self.full = False
+        self._pool, self._transaction = pool, conn.transaction()
+        self._open = self._held = True
+
+    async def start(self) -> None:
+        await self._transaction.start()
+
+    async def commit(self) -> None:
+        self._open = False  # committed, or failed: either way nothing is left to roll back
+        await self._transaction.commit()
+        await self.close()
+
+    async def close(self) -> None:
+        """Roll back what was not committed (its timers are pending again) and give the connection back."""
+        if not self._held:
+            return
+        self._held = False
+        try:
+            if self._open:
+                self._open = False
+                await self._transaction.rollback()
+        finally:
+            await self._pool.release(self.conn)
+
+
+async def _discard(claiming: asyncio.Task[_Batch | None]) -> None:
+    """Stop a claim in progress, or roll back the batch it claimed, without sending anything."""
+    claiming.cancel()
+    try:
+        batch = await claiming
+    except BaseException:
+        return  # cancelled or failed before it had a batch: _claim gave its connection back
+    if batch is not None:
+        await batch.close()
 
 
 def _record(timer: domain.Timer, event: Message, traceparent: str | None) -> Record:
