@@ -37,6 +37,7 @@ from shared.messaging.dispatch import Routes, wiring_problems
 from shared.messaging.failures import Backoff, RateLimitedLog, Stopping, is_transient
 from shared.messaging.intake import Intake
 from shared.messaging.offsets import OffsetCommitter
+from shared.messaging.polling import answer_at_once
 from shared.messaging.producer import Producer
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.work import UnitOfWork
@@ -327,6 +328,7 @@ def _subscribe(broker: KafkaBroker, service: Service, routes: Routes, running: _
         listener=_Membership(running, name),
         title=f"{service.name}:{name}",
     )
+    answer_at_once(subscriber)  # no pause after a poll that found nothing (shared/messaging/polling.py)
     subscriber(handle)
     running.subscribers[name] = subscriber
 

@@ -83,10 +83,8 @@ class ServiceSettings(KafkaSecurity):
     startup_timeout_seconds: float = Field(default=60.0, gt=0)
     # Records a consumer applies per transaction (1: one at a time).
     consume_batch_size: int = Field(default=200, ge=1, le=5_000)
-    # How long a consumer waits for records before looking again. FastStream's batch subscriber also
-    # sleeps this long after a poll that found nothing, deaf to new records meanwhile: the tail of a hop
-    # when traffic is sparse. 10 ms halved p95 at 20 orders/s but was no better, and less steady, at
-    # 100/s, for twice the idle CPU (~4% of a core a service against ~2%; docs/benchmarks.md).
+    # How long one poll of a consumer waits for records; it returns as soon as any arrive, so this adds
+    # no latency (FastStream's pause after an empty poll is removed: shared/messaging/polling.py).
     consume_poll_ms: int = Field(default=50, ge=1, le=1_000)
     # How often the outbox relay looks for rows when no notification woke it.
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
