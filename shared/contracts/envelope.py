@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any, ClassVar
-from uuid import uuid4
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,6 +30,25 @@ def _system_now() -> datetime:
     return datetime.now(UTC)
 
 
+_VERSION_4 = (4 << 76) | (0b10 << 62)  # the version and RFC 4122 variant bits of a random UUID
+_KEEP = ~((0xF << 76) | (0b11 << 62)) & (1 << 128) - 1
+_unused_ids: list[UUID] = []
+
+
+def new_id() -> UUID:
+    """A random (version 4) UUID, as `uuid.uuid4()` makes it, from entropy read 256 ids at a time.
+    uuid4() reads the OS's random source once per id: a system call that was 4% of the orders
+    service's CPU, for 3-6 new ids an order."""
+    if not _unused_ids:
+        entropy = os.urandom(16 * 256)
+        _unused_ids.extend(UUID(int=int.from_bytes(entropy[i : i + 16]) & _KEEP | _VERSION_4) for i in range(0, len(entropy), 16))
+    return _unused_ids.pop()
+
+
+# A forked child must not hand out the ids its parent still holds.
+os.register_at_fork(after_in_child=_unused_ids.clear)
+
+
 class Message(BaseModel):
     """Fields common to every message on every topic.
 
@@ -41,7 +61,7 @@ class Message(BaseModel):
     # optional field before every consumer is upgraded. Commands from outside override this.
     model_config = ConfigDict(PARTS, extra="ignore", json_schema_extra=_published_schema)
 
-    event_id: Uuid = Field(default_factory=uuid4)
+    event_id: Uuid = Field(default_factory=new_id)
     type: str
     schema_version: SchemaVersion = 1
     # When the sender says it happened, on its clock. The services stamp every message they emit from

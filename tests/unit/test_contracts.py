@@ -95,3 +95,17 @@ def test_M3_decoding_arbitrary_bytes_raises_nothing_but_decode_error(raw: bytes)
             decode(topic, raw)
         except DecodeError:
             pass
+
+
+def test_new_ids_are_random_version_4_uuids_never_repeated() -> None:
+    from shared.contracts.envelope import new_id
+
+    ids = [new_id() for _ in range(5_000)]  # many refills of the entropy read ahead
+    assert len(set(ids)) == len(ids)
+    assert {(i.version, i.variant) for i in ids} == {(4, uuid.RFC_4122)}
+    assert len({i.int >> 96 for i in ids}) > 4_900  # the leading bits vary: not a counter
+
+
+def test_a_message_gets_a_fresh_id_each_time() -> None:
+    first, second = (events.OrdersWatermark(partition=0, as_of=datetime(2026, 6, 1, tzinfo=UTC)) for _ in range(2))
+    assert first.event_id != second.event_id and first.event_id.version == 4
