@@ -129,8 +129,7 @@ class Pipeline:
         done = Committed()
         async with self._pool.acquire() as conn, conn.transaction():
             work = self._work()
-            fresh = await self._claim_messages(conn, items, done)
-            answerable = await self._claim_commands(conn, fresh)
+            fresh, answerable = await self._claim(conn, items, done)
             await work.load(conn, [item.message for item in fresh if isinstance(item.message, Message)])
             for item in fresh:
                 if isinstance(item.message, DecodeError):
@@ -149,12 +148,23 @@ class Pipeline:
             child(RECORDS, self.service, topic, message_type, outcome).inc(count)
         count_emitted(self.service, done.outgoing)
 
-    async def _claim_messages(self, conn: asyncpg.Connection, items: list[Item], done: Committed | None = None) -> list[Item]:
-        """The items not seen before (M2), in record order: one inbox statement for the batch. A bad
-        record is claimed under its dead letter's id, so a redelivered one is dead-lettered once."""
+    async def _claim(self, conn: asyncpg.Connection, items: list[Item], done: Committed | None = None) -> tuple[list[Item], set[object]]:
+        """The items not seen before (M2), in record order, and the command ids this batch may answer
+        (R9, M5: a command re-sent in a new message is not applied or answered again; unreadable
+        commands are answered once per id too). One inbox statement for the batch. A bad record is
+        claimed under its dead letter's id, so a redelivered one is dead-lettered once. A repeated
+        record's command was claimed with it the first time, so claiming it again changes nothing."""
         ids = [self._inbox_id(item) for item in items]
-        claimed = await inbox.claim_messages(
-            conn, [(i, self.routes.topic.name, _type_of(item)) for i, item in zip(ids, items, strict=True) if i is not None]
+        commands: dict[object, str] = {}
+        if self.routes.answers_on is not None:
+            for item in items:
+                command = _command_of(item)
+                if command is not None:
+                    commands.setdefault(command[0], command[1])
+        claimed, answerable = await inbox.claim(
+            conn,
+            [(i, self.routes.topic.name, _type_of(item)) for i, item in zip(ids, items, strict=True) if i is not None],
+            list(commands.items()),  # type: ignore[arg-type]
         )
         fresh = []
         for event_id, item in zip(ids, items, strict=True):
@@ -167,24 +177,12 @@ class Pipeline:
                 log.info("message.duplicate_ignored", topic=self.routes.topic.name, message_id=str(event_id))
                 if done is not None:
                     done.outcomes.append((_type_of(item), "duplicate"))
-        return fresh
+        return fresh, answerable
 
     def _inbox_id(self, item: Item) -> object | None:
         if isinstance(item.message, DecodeError):
             return rejections.letter_id(self.service, item.record)
         return item.message.event_id if item.message.needs_inbox else None
-
-    async def _claim_commands(self, conn: asyncpg.Connection, items: list[Item]) -> set[object]:
-        """Command ids answered by this batch: a command re-sent in a new message (same command id) is
-        not applied or answered again (R9, M5). Unreadable commands are answered once per id too."""
-        if self.routes.answers_on is None:
-            return set()
-        wanted: dict[object, str] = {}
-        for item in items:
-            command = _command_of(item)
-            if command is not None:
-                wanted.setdefault(command[0], command[1])
-        return set(await inbox.claim_commands(conn, list(wanted.items())))  # type: ignore[arg-type]
 
     def _apply(self, work: UnitOfWork, item: Item, answerable: set[object]) -> str:
         """Apply one message; returns its outcome."""
@@ -250,9 +248,9 @@ class Pipeline:
         done = Committed(outcomes=[(_type_of(item), "set_aside")])
         async with self._pool.acquire() as conn, conn.transaction():
             work = self._work()
-            if not await self._claim_messages(conn, [item]):
+            fresh, answerable = await self._claim(conn, [item])
+            if not fresh:
                 return Committed()  # another instance set it aside first
-            answerable = await self._claim_commands(conn, [item])
             detail = repr(error)
             work.emit(DEAD_LETTERS, rejections.record_key(item.record), rejections.dead_letter(self.service, item.record, rejections.PROCESSING_FAILED, detail, work.now))
             command = _command_of(item)
