@@ -1,5 +1,5 @@
 """Scaling: end-to-end throughput with 1 and with 2 instances of each service (consumer groups share
-the 3 partitions of each topic; the outbox relays take turns under their advisory lock; the timer
+the 3 partitions of each topic; one outbox relay per database holds its advisory lock; the timer
 loops split due timers with SKIP LOCKED). How firing time grows with 10k / 100k / 1M pending
 deadlines is measured by bench/deadlines.py, size by size, and shown in the same table.
 """
