@@ -10,7 +10,7 @@ STACK := $(PY) scripts/stack.py
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser run test test-unit test-integration test-e2e screenshots faults fuzz bench loadgen lint stack-up stack-down stack-status schemas schemas-check lock clean
+.PHONY: help install browser run test test-unit test-integration test-e2e screenshots faults fuzz bench compare loadgen lint stack-up stack-down stack-status schemas schemas-check lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ fuzz: install ## malformed records at every consumer (docs/fuzzing.md): FUZZ_ARG
 BENCH_ARGS ?= --quick
 bench: install ## the benchmarks (docs/benchmarks.md): BENCH_ARGS=--full for the documented sizes
 	$(STACK) exec -- $(PY) -m bench.run $(BENCH_ARGS)
+
+compare: install ## throughput of the working tree against a commit, taking turns: COMPARE_ARGS="main --rounds 3"
+	$(STACK) exec -- $(PY) -m bench.compare $(COMPARE_ARGS)
 
 LOADGEN_ARGS ?= --orders 5000 --rate 200
 loadgen: install ## the storefront load generator (starts its own services; --external to drive running ones)
