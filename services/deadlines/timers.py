@@ -155,10 +155,11 @@ class _Batch:
         self.failed: list[domain.Timer] = []
         self.full = False
         self._pool, self._transaction = pool, conn.transaction()
-        self._open = self._held = True
+        self._open, self._held = False, True  # open: begun and neither committed nor rolled back
 
     async def start(self) -> None:
         await self._transaction.start()
+        self._open = True
 
     async def commit(self) -> None:
         self._open = False  # committed, or failed: either way nothing is left to roll back

@@ -7,8 +7,8 @@ from uuid import UUID
 
 import asyncpg
 
-# One statement records both, so a batch pays one round trip for its inbox. The messages' rows are
-# written first (the union reads them first), as the two statements it replaces did.
+# One statement records both, so a batch pays one round trip for its inbox. The union reads the
+# messages first, so in practice their rows are written first, as with the two statements it replaced.
 _CLAIM = """
     with messages as (
         insert into inbox (event_id, topic, message_type)
