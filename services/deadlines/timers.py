@@ -80,7 +80,8 @@ class TimerLoop:
         batch = await self._claim()
         try:
             while batch is not None:
-                upcoming = asyncio.create_task(self._claim()) if batch.full else None
+                full = len(batch.claimed) >= self._batch_size  # more may be due: claim them meanwhile
+                upcoming = asyncio.create_task(self._claim()) if full else None
                 await self._fire(batch)
                 total += len(batch.claimed)
                 batch = await upcoming if upcoming is not None else None
@@ -104,7 +105,6 @@ class TimerLoop:
         if not claimed:
             await batch.close()
             return None
-        batch.full = len(claimed) >= self._batch_size
         batch.claimed = claimed
         batch.fired, batch.failed = _events(claimed)
         return batch
@@ -153,7 +153,6 @@ class _Batch:
         self.claimed: list[tuple[domain.Timer, str | None]] = []
         self.fired: list[tuple[domain.Timer, Message, str | None]] = []
         self.failed: list[domain.Timer] = []
-        self.full = False
         self._pool, self._transaction = pool, conn.transaction()
         self._open, self._held = False, True  # open: begun and neither committed nor rolled back
 
