@@ -13,6 +13,7 @@ from services.inventory.app import InventorySettings, build
 from shared.contracts.envelope import Message
 from shared.messaging.work import UnitOfWork
 from shared.storage import outbox
+from shared.storage.database import create_pool
 from shared.storage.migrate import migrate
 from tests.support.infra import Infra
 
@@ -29,7 +30,7 @@ async def migrated_pool(infra: Infra, run_id: str) -> AsyncIterator[MakePool]:
     async def make(service: str) -> asyncpg.Pool:
         name = f"it_{service}_{run_id}"
         url = await create_database(infra.postgres_url, name)
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=12)
+        pool = await create_pool(url, max_size=12)  # as the services make theirs
         async with pool.acquire() as conn:
             await migrate(conn, service, REPO / "services" / service / "migrations")
         made.append((name, pool))
