@@ -165,7 +165,9 @@ async def mark(conn: asyncpg.Connection, timers: list[Timer], now: datetime, sta
 async def next_wake(conn: asyncpg.Connection, now: datetime) -> tuple[datetime | None, bool]:
     """The earliest pending timer not yet due, and whether any due timer waits for a watermark."""
     row = await conn.fetchrow(
-        """select (select min(due_at) from deadlines where status = 'pending' and due_at > $1) as next_due,
+        # `order by .. limit 1`, not min(): a plan made while the table was small aggregated every
+        # pending timer (7-14 ms with 65,000 pending); this one reads one index entry whatever the size.
+        """select (select due_at from deadlines where status = 'pending' and due_at > $1 order by due_at limit 1) as next_due,
                   exists (select 1 from deadlines where status = 'pending' and due_at <= $1) as blocked""",
         now,
     )

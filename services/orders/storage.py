@@ -166,8 +166,11 @@ class OrdersWork(UnitOfWork):
 async def next_deadline(conn: asyncpg.Connection, after: datetime) -> datetime | None:
     """The earliest ship-by or confirm-by deadline of an unshipped order after `after` (R15 watermarks)."""
     return await conn.fetchval(
+        # Each the first entry of its index (see services/deadlines/storage.py next_wake: not min()).
         """select least(
-               (select min(ship_by_deadline) from orders where status = 'unshipped' and ship_by_deadline > $1),
-               (select min(confirm_by_deadline) from orders where status = 'unshipped' and confirm_by_deadline > $1))""",
+               (select ship_by_deadline from orders where status = 'unshipped' and ship_by_deadline > $1
+                 order by ship_by_deadline limit 1),
+               (select confirm_by_deadline from orders where status = 'unshipped' and confirm_by_deadline > $1
+                 order by confirm_by_deadline limit 1))""",
         after,
     )
