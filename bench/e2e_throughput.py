@@ -15,8 +15,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.harness import MachineBusy, Servers, Sizes, cpu_seconds, listening_pid, peak_rss_mb, ready_system, tree_cpu_seconds
+from bench.harness import MachineBusy, Servers, Sizes, ready_system
 from devtools.loadgen import LoadResult, place_orders
+from devtools.procfs import cpu_seconds, listening_pid, peak_rss_mb, tree_cpu_seconds
 from devtools.system import PrivateSystem
 from shared.contracts.topics import SERVICES
 
@@ -72,6 +73,8 @@ async def measure(servers: Servers, sizes: Sizes, orders: int, *, instances: int
             seconds=sizes.cap_seconds, settle=sizes.cap_seconds, deadlines_url=system.databases["deadlines"], run=system.run,
         )  # fmt: skip
         machine_busy, servers_after = busy.share(), _servers_cpu(servers)
+        if servers_after["postgres"] is not None:  # the load generator's probe is not the system's work
+            servers_after["postgres"] -= result.probe_cpu_seconds
         per_service = _per_service(system, cpu_before, result.answered)
     orders_per_s, seconds = _throughput(result)
     return {

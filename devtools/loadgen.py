@@ -32,6 +32,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from devtools.launcher import run_stoppable
+from devtools.procfs import cpu_seconds
 from devtools.storefront import PRODUCTS
 from devtools.system import PrivateSystem, Servers, new_run_id
 from shared.contracts.commands import CreateListing, PlaceOrder
@@ -158,6 +159,10 @@ class LoadResult:
     stored_seconds: float | None = None  # first placement to the last accepted order's deadlines stored
     latencies: list[float] = field(default_factory=list)  # seconds, placement to acceptance, in placement order
     timeline: list[Sample] = field(default_factory=list)
+    # CPU seconds the database server spent answering this generator's progress probe (a count over
+    # the deadlines table, ten times a second at the end), when the server runs on this machine: a
+    # benchmark does not count it as the system's.
+    probe_cpu_seconds: float = 0.0
 
     @property
     def answered(self) -> int:
@@ -294,6 +299,7 @@ class _Placement:
         self.start = time.monotonic()
         self.placing = True
         self.gave_up = asyncio.Event()
+        self.probe_cpu_seconds = 0.0
 
     async def open(self) -> None:
         await self.answers.start()
@@ -305,6 +311,7 @@ class _Placement:
         await self.send.stop()
         await self.answers.stop()
         if self.conn is not None:
+            self.probe_cpu_seconds = cpu_seconds(self.conn.get_server_pid()) or 0.0  # its backend; gone once closed
             await self.conn.close()
 
     def sample(self) -> Sample:
@@ -367,6 +374,7 @@ class _Placement:
         result.accepted = len(self.answers.accepted)
         result.rejected = len(self.answers.answered_at) - result.accepted
         result.reasons = self.answers.reasons
+        result.probe_cpu_seconds = self.probe_cpu_seconds
         result.latencies = [self.answers.answered_at[key] - self.scheduled[key] for key in self.answers.accepted if key in self.scheduled]
         return result
 
