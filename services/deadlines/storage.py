@@ -15,6 +15,7 @@ from shared.contracts.envelope import Message
 from shared.contracts.topics import order_key
 from shared.messaging.work import UnitOfWork
 from shared.metrics import TIMERS_DUE, TIMERS_PENDING, WATERMARK_AGE
+from shared.storage.writes import Write
 from shared.tracing import current_traceparent
 
 NOTIFY_CHANNEL = "deadlines"
@@ -81,41 +82,45 @@ class DeadlinesWork(UnitOfWork):
 
     # -- written back
 
-    async def save(self, conn: asyncpg.Connection) -> None:
-        await self._insert_new(conn)
+    def writes(self) -> list[Write]:
+        statements = self._new_written()
         changed = [t for key, kind in self._changed for t in self._timers[key] if t.kind == kind]
         if changed:
-            await conn.execute(
-                """update deadlines d set status = t.status
-                   from unnest($1::text[], $2::text[], $3::text[], $4::text[]) as t(storefront_id, order_id, kind, status)
-                   where d.storefront_id = t.storefront_id and d.order_id = t.order_id and d.kind = t.kind and d.status = 'pending'""",
-                [t.storefront_id for t in changed],
-                [t.order_id for t in changed],
-                [t.kind for t in changed],
-                [t.status for t in changed],
+            statements.append(
+                Write(
+                    """update deadlines d set status = t.status
+                       from unnest($1::text[], $2::text[], $3::text[], $4::text[]) as t(storefront_id, order_id, kind, status)
+                       where d.storefront_id = t.storefront_id and d.order_id = t.order_id and d.kind = t.kind and d.status = 'pending'""",
+                    ([t.storefront_id for t in changed], [t.order_id for t in changed], [t.kind for t in changed], [t.status for t in changed]),
+                )
             )
         if self.watermarks:
-            await conn.execute(
-                """insert into watermarks (orders_partition, as_of) select * from unnest($1::int[], $2::timestamptz[])
-                   on conflict (orders_partition) do update set as_of = greatest(watermarks.as_of, excluded.as_of)""",
-                list(self.watermarks),
-                list(self.watermarks.values()),
+            statements.append(
+                Write(
+                    """insert into watermarks (orders_partition, as_of) select * from unnest($1::int[], $2::timestamptz[])
+                       on conflict (orders_partition) do update set as_of = greatest(watermarks.as_of, excluded.as_of)""",
+                    (list(self.watermarks), list(self.watermarks.values())),
+                )
             )
         if self._new or self.watermarks:
-            # Wake the timer loop at commit: a new timer or watermark may change what is due.
-            await conn.execute("select pg_notify($1, '')", NOTIFY_CHANNEL)
+            # Wake the timer loop at commit: a new timer or watermark may change what is due. (Counted, so
+            # that it runs as part of the batch's one statement: a plain query in it runs only if read.)
+            statements.append(Write("select pg_notify($1, '')", (NOTIFY_CHANNEL,), expect_rows=1))
+        return statements
 
-    async def _insert_new(self, conn: asyncpg.Connection) -> None:
+    def _new_written(self) -> list[Write]:
         new = [(t, *self._new[(key, t.kind)]) for key, kind in self._new for t in self._timers[key] if t.kind == kind]
         if not new:
-            return
-        await conn.execute(
-            f"""insert into deadlines ({_TIMER_COLUMNS}, orders_partition, traceparent)
-                select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[], $6::timestamptz[],
-                                     $7::timestamptz[], $8::text[], $9::int[], $10::text[])
-                on conflict do nothing""",
-            *(list(column) for column in zip(*((*_values(t), partition, parent) for t, partition, parent in new), strict=True)),
-        )
+            return []
+        return [
+            Write(
+                f"""insert into deadlines ({_TIMER_COLUMNS}, orders_partition, traceparent)
+                    select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[], $6::timestamptz[],
+                                         $7::timestamptz[], $8::text[], $9::int[], $10::text[])
+                    on conflict do nothing""",
+                tuple(list(column) for column in zip(*((*_values(t), partition, parent) for t, partition, parent in new), strict=True)),
+            )
+        ]
 
 
 def _values(timer: Timer) -> tuple[object, ...]:

@@ -15,6 +15,7 @@ from shared.contracts import commands, events
 from shared.contracts.envelope import Message
 from shared.contracts.topics import LISTINGS_STATE, order_key
 from shared.messaging.work import UnitOfWork
+from shared.storage.writes import Write
 
 
 @dataclass
@@ -96,42 +97,51 @@ class InventoryWork(UnitOfWork):
 
     # -- written back
 
-    async def save(self, conn: asyncpg.Connection) -> None:
-        await self._save_listings(conn)
+    def writes(self) -> list[Write]:
+        statements = self._listings_written()
         reservations = self._state.reservations
         new = [(key, r) for key, r in reservations.items() if not r.stored]
         if new:
-            await conn.execute(
-                """insert into reservations (order_key, listing_id, quantity, restored_at)
-                   select o, l, q, case when r then now() end from unnest($1::text[], $2::text[], $3::int[], $4::bool[]) as t(o, l, q, r)""",
-                [key for key, r in new for _ in r.lines],
-                [listing for _, r in new for listing, _ in r.lines],
-                [quantity for _, r in new for _, quantity in r.lines],
-                [r.restored for _, r in new for _ in r.lines],
+            statements.append(
+                Write(
+                    """insert into reservations (order_key, listing_id, quantity, restored_at)
+                       select o, l, q, case when r then now() end from unnest($1::text[], $2::text[], $3::int[], $4::bool[]) as t(o, l, q, r)""",
+                    (
+                        [key for key, r in new for _ in r.lines],
+                        [listing for _, r in new for listing, _ in r.lines],
+                        [quantity for _, r in new for _, quantity in r.lines],
+                        [r.restored for _, r in new for _ in r.lines],
+                    ),
+                )
             )
         restored = [key for key, r in reservations.items() if r.stored and r.restored]
         if restored:
-            await conn.execute("update reservations set restored_at = now() where order_key = any($1::text[]) and restored_at is null", restored)
+            statements.append(Write("update reservations set restored_at = now() where order_key = any($1::text[]) and restored_at is null", (restored,)))
         if self._newly_decided:
-            await conn.execute("insert into decided_orders (order_key) select unnest($1::text[]) on conflict do nothing", self._newly_decided)
+            statements.append(Write("insert into decided_orders (order_key) select unnest($1::text[]) on conflict do nothing", (self._newly_decided,)))
+        return statements
 
-    async def _save_listings(self, conn: asyncpg.Connection) -> None:
+    def _listings_written(self) -> list[Write]:
         """New and changed listings in one statement, each with its next version; their state records (S1)."""
         if not self._changed:
-            return
+            return []
         changed = [self.listings[i] for i in self._changed]
         versions = [self._state.versions.get(item.listing_id, 0) + 1 for item in changed]
-        await conn.execute(
-            """insert into listings (listing_id, seller_id, quantity, production_days, version)
-               select * from unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::bigint[])
-               on conflict (listing_id) do update set quantity = excluded.quantity, production_days = excluded.production_days,
-                                                      version = excluded.version, updated_at = now()""",
-            [item.listing_id for item in changed],
-            [item.seller_id for item in changed],
-            [item.quantity for item in changed],
-            [item.production_days for item in changed],
-            versions,
-        )
         for item, version in zip(changed, versions, strict=True):
             self.emit(LISTINGS_STATE, item.listing_id, messages.listing_state(item, version, self.now))
+        return [
+            Write(
+                """insert into listings (listing_id, seller_id, quantity, production_days, version)
+                   select * from unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::bigint[])
+                   on conflict (listing_id) do update set quantity = excluded.quantity, production_days = excluded.production_days,
+                                                          version = excluded.version, updated_at = now()""",
+                (
+                    [item.listing_id for item in changed],
+                    [item.seller_id for item in changed],
+                    [item.quantity for item in changed],
+                    [item.production_days for item in changed],
+                    versions,
+                ),
+            )
+        ]
 

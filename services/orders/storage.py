@@ -21,6 +21,7 @@ from shared.contracts.envelope import Message
 from shared.contracts.reasons import RejectionReason
 from shared.contracts.topics import ORDERS_STATE, order_key
 from shared.messaging.work import UnitOfWork
+from shared.storage.writes import Write
 
 # Confirmations hold it shared, watermarks exclusively (R15: services/orders/watermarks.py).
 CONFIRMATIONS_LOCK = 7_362_001
@@ -69,12 +70,15 @@ COLUMNS: tuple[tuple[str, str, Callable[[Order], Any]], ...] = (
     ("cancellation_reason", "text", lambda o: o.cancellation_reason),
 )
 _NAMES = [name for name, _, _ in COLUMNS]
+# Each row gets the version after the one its batch read (1 if new), and only over that one: a row
+# another transaction wrote meanwhile is left alone, returns nothing, and the batch runs again.
 _UPSERT = f"""
     insert into orders ({", ".join(_NAMES)}, version)
-    select *, 1 from unnest({", ".join(f"${i}::{kind}[]" for i, (_, kind, _) in enumerate(COLUMNS, 1))})
+    select * from unnest({", ".join(f"${i}::{kind}[]" for i, (_, kind, _) in enumerate(COLUMNS, 1))}, ${len(COLUMNS) + 1}::bigint[])
     on conflict (storefront_id, order_id) do update set
-        {", ".join(f"{name} = excluded.{name}" for name in _NAMES[2:])}, version = orders.version + 1, updated_at = now()
-    returning storefront_id, order_id, version"""
+        {", ".join(f"{name} = excluded.{name}" for name in _NAMES[2:])}, version = excluded.version, updated_at = now()
+        where orders.version = excluded.version - 1
+    returning 1"""
 
 
 def _order(row: asyncpg.Record) -> Order:
@@ -122,6 +126,7 @@ class OrdersWork(UnitOfWork):
         super().__init__(clock)
         self.zone = zone
         self.orders: dict[str, Order] = {}
+        self._versions: dict[str, int] = {}  # order key -> its version as loaded
         self._changed: dict[str, None] = {}
 
     async def load(self, conn: asyncpg.Connection, batch: Sequence[Message]) -> None:
@@ -142,6 +147,7 @@ class OrdersWork(UnitOfWork):
             [k[1] for k in keys],
         )
         self.orders = {order_key(r["storefront_id"], r["order_id"]): _order(r) for r in rows}
+        self._versions = {order_key(r["storefront_id"], r["order_id"]): r["version"] for r in rows}
 
     def get(self, storefront_id: str, order_id: str) -> Order | None:
         return self.orders.get(order_key(storefront_id, order_id))
@@ -151,16 +157,15 @@ class OrdersWork(UnitOfWork):
         self.orders[key] = order
         self._changed.setdefault(key)
 
-    async def save(self, conn: asyncpg.Connection) -> None:
-        """Every changed order in one statement, then its state record with the version it got (S1)."""
+    def writes(self) -> list[Write]:
+        """Every changed order in one statement, and its state record with the version it gets (S1)."""
         if not self._changed:
-            return
+            return []
         changed = [self.orders[key] for key in self._changed]
-        rows = await conn.fetch(_UPSERT, *([get(o) for o in changed] for _, _, get in COLUMNS))
-        versions = {order_key(r["storefront_id"], r["order_id"]): r["version"] for r in rows}
-        for order in changed:
-            key = order_key(order.storefront_id, order.order_id)
-            self.emit(ORDERS_STATE, key, messages.order_state(order, versions[key], self.zone, self.now))
+        versions = [self._versions.get(key, 0) + 1 for key in self._changed]
+        for key, order, version in zip(self._changed, changed, versions, strict=True):
+            self.emit(ORDERS_STATE, key, messages.order_state(order, version, self.zone, self.now))
+        return [Write(_UPSERT, (*([get(o) for o in changed] for _, _, get in COLUMNS), versions), expect_rows=len(changed))]
 
 
 async def next_deadline(conn: asyncpg.Connection, after: datetime) -> datetime | None:

@@ -24,7 +24,7 @@ from shared.messaging.dispatch import Routes
 from shared.messaging.failures import Backoff, RateLimitedLog, Stopping, is_transient
 from shared.messaging.work import Delivery, Outgoing, UnitOfWork
 from shared.metrics import BATCH_SECONDS, RECORDS, RETRIES, child, count_emitted
-from shared.storage import inbox, outbox
+from shared.storage import inbox, outbox, writes
 from shared.storage.database import answers
 
 log = get_logger()
@@ -138,7 +138,7 @@ class Pipeline:
                 else:
                     done.outcomes.append((item.message.type, self._apply(work, item, answerable)))
             await work.save(conn)
-            await outbox.add(conn, work.outgoing)
+            await writes.execute(conn, [*work.writes(), *outbox.queued(work.outgoing)])
         done.outgoing = work.outgoing
         return done
 

@@ -1,7 +1,7 @@
 """Telling a failure that will pass from one that will repeat, and waiting between attempts.
 
 Transient: the database or the network is unavailable, restarting or overloaded, or a transaction
-lost a race (serialization failure, deadlock). Retrying the same work later succeeds, so it is
+lost a race (serialization failure, deadlock, a write-back that found its rows changed: StaleWrite). Retrying the same work later succeeds, so it is
 retried for as long as it takes and never skipped. Everything else (a constraint or data error, a
 bug in our code) may be deterministic: the consumer retries it a few times and, if it keeps failing
 while the database answers other work, sets the record aside on the dead-letter topic (M3).
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from shared.logs import get_logger
+from shared.storage.writes import StaleWrite
 
 log = get_logger()
 
@@ -27,7 +28,7 @@ _TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57", "58")
 
 
 def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)):
+    if isinstance(exc, (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError, StaleWrite)):
         return True
     if isinstance(exc, asyncpg.PostgresError):
         return str(getattr(exc, "sqlstate", "") or "").startswith(_TRANSIENT_SQLSTATE_CLASSES)

@@ -3,9 +3,10 @@ changed in memory by the handlers in record order, written back once, with what 
 
 Each service subclasses it: `load` reads and locks every row the batch touches with one statement per
 table (always in the same order of tables and of keys, so concurrent batches cannot deadlock), the
-handlers decide with the pure domain and change the loaded state, and `save` writes the changes back
-with one statement per table. Everything emitted goes to the outbox in one statement, in the order
-the handlers emitted it (M4: per key, the order of processing).
+handlers decide with the pure domain and change the loaded state, and `writes` says how to write the
+changes back, one statement per table. Everything emitted goes to the outbox in one statement, in the
+order the handlers emitted it (M4: per key, the order of processing); the writes and the outbox's go
+to the database together, as one statement.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import asyncpg
 from shared.clock import Clock
 from shared.contracts.envelope import Message
 from shared.contracts.topics import Topic
+from shared.storage.writes import Write
 from shared.tracing import current_traceparent
 
 
@@ -51,5 +53,11 @@ class UnitOfWork:
     async def load(self, conn: asyncpg.Connection, messages: Sequence[Message]) -> None:
         """Read and lock the rows these messages need."""
 
+    def writes(self) -> list[Write]:
+        """The statements that write back what the handlers changed. The consumer sends them and the
+        outbox's in one round trip (shared/storage/writes.py), so they emit what they publish (state
+        records) here, before it runs."""
+        return []
+
     async def save(self, conn: asyncpg.Connection) -> None:
-        """Write back what the handlers changed."""
+        """Writes that cannot be one statement (`executemany`), run before `writes`."""

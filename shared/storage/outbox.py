@@ -8,37 +8,50 @@ import asyncpg
 
 from shared.contracts.codec import encode
 from shared.messaging.work import Outgoing
+from shared.storage import writes
+from shared.storage.writes import Write
 
 # A trigger (migration 0004) notifies this channel at commit: it wakes the relay without polling.
 NOTIFY_CHANNEL = "outbox"
 
 
 async def add(conn: asyncpg.Connection, rows: Sequence[Outgoing]) -> None:
-    """Queue messages for publication when the caller's transaction commits, in the given order.
+    """Queue messages for publication when the caller's transaction commits, in the given order."""
+    await writes.execute(conn, queued(rows))
+
+
+def queued(rows: Sequence[Outgoing]) -> list[Write]:
+    """The statement that queues these messages (none for no messages), to run alone or with a batch's
+    other writes (shared/storage/writes.py).
 
     One statement for any number of rows and topics. An event id already queued is skipped, so a
     deterministic id makes a retried write harmless.
     """
     if not rows:
-        return
+        return []
     for row in rows:
         if type(row.message) not in row.topic.messages:
             raise ValueError(f"{row.message.type} does not travel on {row.topic.name}")
-    await conn.execute(
-        """insert into outbox (event_id, topic, key, message_type, payload, partition, traceparent)
+    sql = """insert into outbox (event_id, topic, key, message_type, payload, partition, traceparent)
            select event_id, topic, key, message_type, payload, partition, traceparent
            from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::int[], $7::text[]) with ordinality
                 as e(event_id, topic, key, message_type, payload, partition, traceparent, position)
            order by position
-           on conflict (event_id) do nothing""",
-        [row.message.event_id for row in rows],
-        [row.topic.name for row in rows],
-        [_printable(row.key) for row in rows],
-        [row.message.type for row in rows],
-        [encode(row.message) for row in rows],
-        [row.partition for row in rows],
-        [row.traceparent for row in rows],
-    )
+           on conflict (event_id) do nothing"""
+    return [
+        Write(
+            sql,
+            (
+                [row.message.event_id for row in rows],
+                [row.topic.name for row in rows],
+                [_printable(row.key) for row in rows],
+                [row.message.type for row in rows],
+                [encode(row.message) for row in rows],
+                [row.partition for row in rows],
+                [row.traceparent for row in rows],
+            ),
+        )
+    ]
 
 
 def _printable(text: str) -> str:

@@ -12,7 +12,7 @@ from devtools.system import create_database, drop_database
 from services.inventory.app import InventorySettings, build
 from shared.contracts.envelope import Message
 from shared.messaging.work import UnitOfWork
-from shared.storage import outbox
+from shared.storage import outbox, writes
 from shared.storage.database import create_pool
 from shared.storage.migrate import migrate
 from tests.support.infra import Infra
@@ -49,7 +49,7 @@ async def apply_in_one_transaction(pool: asyncpg.Pool, work: UnitOfWork, handle:
         for message in messages:
             handle(work, message)
         await work.save(conn)
-        await outbox.add(conn, work.outgoing)
+        await writes.execute(conn, [*work.writes(), *outbox.queued(work.outgoing)])
 
 
 def inventory_settings(infra: Infra, topic_prefix: str, database_url: str, **changes: Any) -> InventorySettings:
