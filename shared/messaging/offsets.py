@@ -1,7 +1,7 @@
 """Committing consumed offsets to Kafka without making the next batch wait for the broker's answer.
 
 An offset is noted only after its batch's transaction committed, so it never runs ahead of the
-database; the commit itself goes out in the background, a few milliseconds later. Awaiting it cost a
+database; the commit itself goes out in the background, at most one every COMMIT_INTERVAL_SECONDS. Awaiting it cost a
 broker round trip between every two batches of a subscription, as long as the batch itself at light
 load (docs/benchmarks.md). An offset that is never committed (the process died first, a rebalance took
 the partition) loses nothing: its records are read again and the inbox absorbs them (M2).
@@ -22,6 +22,10 @@ from shared.messaging.failures import RateLimitedLog
 log = get_logger()
 
 FLUSH_SECONDS = 5.0  # the longest a rebalance or a stop waits for offsets to be committed
+# The least time between two commits of a subscription. At light load every poll brings one record and
+# every batch would send a commit of its own: a request the broker must write to its offsets topic.
+# Waiting batches ride on the next commit; a crash reads at most this much again (the inbox absorbs it).
+COMMIT_INTERVAL_SECONDS = 0.25
 
 
 class OffsetCommitter:
@@ -33,6 +37,7 @@ class OffsetCommitter:
         self._consumer: Any = None  # aiokafka's consumer of the subscription (FastStream owns it)
         self._task: asyncio.Task[None] | None = None
         self._failures = RateLimitedLog()
+        self._hurry = asyncio.Event()  # set while flushing: no pause between commits
 
     def note(self, consumer: Any, records: Sequence[ConsumerRecord]) -> None:
         """Records whose effects are committed: their offsets go to Kafka soon."""
@@ -47,8 +52,12 @@ class OffsetCommitter:
         """Return once every offset noted so far was committed, or its commit failed, or `timeout`
         passed (aiokafka retries a commit for as long as the coordinator is away; a rebalance or a stop
         must not wait for that): before giving partitions away in a rebalance, and when stopping."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._flushed(), timeout)
+        self._hurry.set()
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flushed(), timeout)
+        finally:
+            self._hurry.clear()
 
     async def _flushed(self) -> None:
         if self._task is not None and not self._task.done():
@@ -74,6 +83,9 @@ class OffsetCommitter:
                         self._pending[partition] = offset  # still ours: the next commit carries it
                 self._failures.warning("offsets.commit_failed", topic=self._topic, kept=len(self._pending), error=repr(exc)[:300])
                 return
+            # What is noted meanwhile waits for the next commit (note() starts none while this task runs).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._hurry.wait(), COMMIT_INTERVAL_SECONDS)
 
 
 def _assignment(consumer: Any) -> set[TopicPartition]:

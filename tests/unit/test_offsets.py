@@ -98,3 +98,19 @@ async def test_flush_gives_up_waiting_after_its_timeout_and_the_commit_carries_o
     consumer.gate.set()
     await committer.flush()
     assert consumer.commits == [{tp(0): 4}]
+
+
+@pytest.mark.asyncio
+async def test_batches_applied_soon_after_a_commit_wait_for_the_next_one_together() -> None:
+    consumer, committer = Consumer(), OffsetCommitter(TOPIC)
+    committer.note(consumer, records(0, 1))
+    async with asyncio.timeout(5):
+        while not consumer.commits:
+            await asyncio.sleep(0)
+    committer.note(consumer, records(0, 2))
+    committer.note(consumer, records(1, 5))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert consumer.commits == [{tp(0): 2}]  # a light load's batch each: no commit each
+    await committer.flush()  # a rebalance or a stop does not wait out the interval
+    assert consumer.commits == [{tp(0): 2}, {tp(0): 3, tp(1): 6}]
