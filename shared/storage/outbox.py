@@ -14,6 +14,14 @@ from shared.storage.writes import Write
 # A trigger (migration 0004) notifies this channel at commit: it wakes the relay without polling.
 NOTIFY_CHANNEL = "outbox"
 
+# In the given order: the identity ids that fix the relay's order are given in insertion order.
+_QUEUE = """insert into outbox (event_id, topic, key, message_type, payload, partition, traceparent)
+    select event_id, topic, key, message_type, payload, partition, traceparent
+    from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::int[], $7::text[]) with ordinality
+         as e(event_id, topic, key, message_type, payload, partition, traceparent, position)
+    order by position
+    on conflict (event_id) do nothing"""
+
 
 async def add(conn: asyncpg.Connection, rows: Sequence[Outgoing]) -> None:
     """Queue messages for publication when the caller's transaction commits, in the given order."""
@@ -32,15 +40,9 @@ def queued(rows: Sequence[Outgoing]) -> list[Write]:
     for row in rows:
         if type(row.message) not in row.topic.messages:
             raise ValueError(f"{row.message.type} does not travel on {row.topic.name}")
-    sql = """insert into outbox (event_id, topic, key, message_type, payload, partition, traceparent)
-           select event_id, topic, key, message_type, payload, partition, traceparent
-           from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::int[], $7::text[]) with ordinality
-                as e(event_id, topic, key, message_type, payload, partition, traceparent, position)
-           order by position
-           on conflict (event_id) do nothing"""
     return [
         Write(
-            sql,
+            _QUEUE,
             (
                 [row.message.event_id for row in rows],
                 [row.topic.name for row in rows],
