@@ -69,9 +69,11 @@ async def create_pool(url: str, *, timeout: float = 60.0, min_size: int = 1, max
 
 async def _nothing_to_reset(conn: asyncpg.Connection) -> None:
     """What a connection goes back to the pool with needs no reset query: the code changes no session
-    state (no SET, no session-level advisory locks, no cursors outside a transaction, and LISTEN is
-    removed by whoever added it). asyncpg still rolls back a transaction left open. The default reset
-    (`RESET ALL; UNLISTEN *; ...`) cost a round trip after every transaction."""
+    state (no SET: the settings above come with the connection; no cursors outside a transaction;
+    LISTEN is removed by whoever added it, and the outbox relay's session-level advisory lock by the
+    relay, which closes the connection if it cannot). asyncpg still rolls back a transaction left
+    open. The default reset (`RESET ALL; UNLISTEN *; ...`) cost a round trip after every transaction,
+    and would undo the session settings."""
 
 
 async def answers(pool: asyncpg.Pool, timeout: float) -> bool:
