@@ -72,8 +72,7 @@ async def _nothing_to_reset(conn: asyncpg.Connection) -> None:
     state (no SET: the settings above come with the connection; no cursors outside a transaction;
     LISTEN is removed by whoever added it, and the outbox relay's session-level advisory lock by the
     relay, which closes the connection if it cannot). asyncpg still rolls back a transaction left
-    open. The default reset (`RESET ALL; UNLISTEN *; ...`) cost a round trip after every transaction,
-    and would undo the session settings."""
+    open. The default reset (`RESET ALL; UNLISTEN *; ...`) cost a round trip after every transaction."""
 
 
 async def answers(pool: asyncpg.Pool, timeout: float) -> bool:
