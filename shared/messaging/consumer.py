@@ -137,8 +137,7 @@ class Pipeline:
                     done.outcomes.append(("unreadable", "dead_lettered"))
                 else:
                     done.outcomes.append((item.message.type, self._apply(work, item, answerable)))
-            await work.save(conn)
-            await writes.execute(conn, [*work.writes(), *outbox.queued(work.outgoing)])
+            await write_back(conn, work)
         done.outgoing = work.outgoing
         return done
 
@@ -276,6 +275,13 @@ class Pipeline:
                 RETRIES.labels(self.service, f"consume {self.routes.topic.name}", "transient").inc()
                 self._retry_log.warning("batch.retrying", topic=self.routes.topic.name, attempt=attempt, error=repr(exc)[:300])
                 await self._backoff.wait(attempt, self._stopping)
+
+async def write_back(conn: asyncpg.Connection, work: UnitOfWork) -> None:
+    """What a batch's handlers changed and emitted, into the database: the unit of work's own writes,
+    then its writes and the outbox's together as one statement (shared/storage/writes.py)."""
+    await work.save(conn)
+    await writes.execute(conn, [*work.writes(), *outbox.queued(work.outgoing)])
+
 
 def _position(record: ConsumerRecord) -> dict[str, object]:
     return {"topic": record.topic, "partition": record.partition, "offset": record.offset}

@@ -11,8 +11,8 @@ import pytest
 from devtools.system import create_database, drop_database
 from services.inventory.app import InventorySettings, build
 from shared.contracts.envelope import Message
+from shared.messaging.consumer import write_back
 from shared.messaging.work import UnitOfWork
-from shared.storage import outbox, writes
 from shared.storage.database import create_pool
 from shared.storage.migrate import migrate
 from tests.support.infra import Infra
@@ -43,13 +43,12 @@ async def migrated_pool(infra: Infra, run_id: str) -> AsyncIterator[MakePool]:
 
 
 async def apply_in_one_transaction(pool: asyncpg.Pool, work: UnitOfWork, handle: Callable[[Any, Any], object], messages: Sequence[Message]) -> None:
-    """What the consuming pipeline does with a batch, minus Kafka and the inbox: load, handle, save, outbox."""
+    """What the consuming pipeline does with a batch, minus Kafka and the inbox: load, handle, write back."""
     async with pool.acquire() as conn, conn.transaction():
         await work.load(conn, messages)
         for message in messages:
             handle(work, message)
-        await work.save(conn)
-        await writes.execute(conn, [*work.writes(), *outbox.queued(work.outgoing)])
+        await write_back(conn, work)
 
 
 def inventory_settings(infra: Infra, topic_prefix: str, database_url: str, **changes: Any) -> InventorySettings:
