@@ -32,12 +32,13 @@ $(NODE_PACKAGES): storefront-js/package.json storefront-js/package-lock.json
 	@touch $@
 
 # The portal's browser tests drive Debian's Chromium through Playwright; no browser is ever downloaded.
+# Another apt run (a second checkout's `make test`, unattended upgrades) holds dpkg's lock: wait for it.
 CHROMIUM ?= /usr/bin/chromium
 browser: ## install Debian's chromium for the browser tests when it is missing (needs root)
 	@if [ -x $(CHROMIUM) ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing Debian's chromium for the portal's browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  apt-get -o DPkg::Lock::Timeout=300 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq chromium >/dev/null; \
 	else echo "make: $(CHROMIUM) is missing: install Debian's chromium package (apt-get install chromium) or set CHROMIUM=" >&2; exit 1; fi
 
 install: $(VENV)/.installed $(NODE_PACKAGES) ## create the virtualenv and the Node packages with the pinned dependencies
