@@ -13,14 +13,13 @@ import contextlib
 import gc
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import uvloop
 from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
@@ -43,7 +42,7 @@ from shared.messaging.producer import Producer
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.work import UnitOfWork
 from shared.metrics import CONSUMER_LAG, OUTBOX_BACKLOG, OUTBOX_OLDEST_SECONDS, PRUNED
-from shared.settings import EventLoop, ServiceSettings
+from shared.settings import ServiceSettings
 from shared.storage.database import DatabaseUnavailable, answers, create_pool, describe
 from shared.storage.migrate import MigrationError, migrate
 from shared.storage.retention import SHARED_TABLES, prune
@@ -363,21 +362,13 @@ async def _supervised(name: str, run: Callable[[], Awaitable[None]], stopping: a
                 return
 
 
-def run_on_event_loop(serving: Coroutine[Any, Any, None], event_loop: EventLoop) -> None:
-    """Run a process's main coroutine on the configured event loop. uvloop (libuv's loop, the one
-    asyncpg is written for) takes about 5% off the services' CPU at full load, where every few records
-    cost a PostgreSQL round trip or a Kafka request (docs/adr/0011-uvloop.md)."""
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop if event_loop == "uvloop" else None) as runner:
-        runner.run(serving)
-
-
 def main(build: Callable[[], Service]) -> None:
     """Run a service until SIGINT/SIGTERM; configuration and connection problems end in one line."""
     service = build()
     configure(service.name, service.settings.log_level)
     tracing.configure(service.name, service.settings.traces_file)
     try:
-        run_on_event_loop(service.serve(), service.settings.event_loop)
+        asyncio.run(service.serve())
     except (DatabaseUnavailable, BrokerUnavailable, TopicsUnavailable, MigrationError, WiringError, RetentionTooShort, HttpUnavailable) as exc:
         sys.exit(f"{service.name}: {exc}")
     except KeyboardInterrupt:

@@ -23,7 +23,6 @@ def _seconds_or_iso(value: object) -> object:
 
 Duration = Annotated[timedelta, BeforeValidator(_seconds_or_iso)]
 S = TypeVar("S", bound="KafkaSecurity")
-EventLoop = Literal["uvloop", "asyncio"]
 
 
 def local_database_url(database: str) -> str:
@@ -92,9 +91,6 @@ class ServiceSettings(KafkaSecurity):
     # How long the producer waits to fill a batch. 0: the relay and the timer loop already hand it whole
     # batches (Producer.send_many), and any wait is added to every hop (2 ms cost ~3 ms an ack, measured).
     producer_linger_ms: int = Field(default=0, ge=0, le=1_000)
-    # The asyncio event loop the process runs on: uvloop by default (ADR 0011); `asyncio` is Python's own,
-    # for telling a problem of the loop from one of the service.
-    event_loop: EventLoop = "uvloop"
     # A record that fails this many times while the database answers other work is set aside (M3).
     processing_attempts: int = Field(default=3, ge=1, le=100)
     # The longest wait between two attempts at work that failed (capped, jittered exponential backoff).

@@ -17,7 +17,7 @@ from shared import tracing
 from shared.http import HttpServer, HttpUnavailable
 from shared.logs import configure, get_logger
 from shared.messaging.admin import BrokerUnavailable
-from shared.runtime import BackgroundJob, Resources, RetentionTooShort, WiringError, run_on_event_loop
+from shared.runtime import BackgroundJob, Resources, RetentionTooShort, WiringError
 from shared.settings import load
 from shared.storage.database import DatabaseUnavailable
 from shared.storage.migrate import MigrationError
@@ -47,7 +47,7 @@ def main() -> None:
     try:
         web = create_app(settings)
         server = HttpServer(web, settings.portal_host, settings.portal_port)
-        run_on_event_loop(build(settings, background=(pages(settings, server, web),)).serve(), settings.event_loop)
+        asyncio.run(build(settings, background=(pages(settings, server, web),)).serve())
     except (DatabaseUnavailable, BrokerUnavailable, MigrationError, WiringError, RetentionTooShort, HttpUnavailable) as exc:
         sys.exit(f"portal: {exc}")
     except KeyboardInterrupt:
