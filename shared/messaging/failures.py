@@ -1,10 +1,11 @@
 """Telling a failure that will pass from one that will repeat, and waiting between attempts.
 
 Transient: the database or the network is unavailable, restarting or overloaded, or a transaction
-lost a race (serialization failure, deadlock, a write-back that found its rows changed: StaleWrite). Retrying the same work later succeeds, so it is
-retried for as long as it takes and never skipped. Everything else (a constraint or data error, a
-bug in our code) may be deterministic: the consumer retries it a few times and, if it keeps failing
-while the database answers other work, sets the record aside on the dead-letter topic (M3).
+lost a race (serialization failure, deadlock, a write-back that found its rows changed: StaleWrite).
+Retrying the same work later succeeds, so it is retried for as long as it takes and never skipped.
+Everything else (a constraint or data error, a bug in our code) may be deterministic: the consumer
+retries it a few times and, if it keeps failing while the database answers other work, sets the
+record aside on the dead-letter topic (M3).
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """Committing consumed offsets to Kafka without making the next batch wait for the broker's answer.
 
 An offset is noted only after its batch's transaction committed, so it never runs ahead of the
-database; the commit itself goes out in the background, at most one every COMMIT_INTERVAL_SECONDS. Awaiting it cost a
-broker round trip between every two batches of a subscription, as long as the batch itself at light
-load (docs/benchmarks.md). An offset that is never committed (the process died first, a rebalance took
-the partition) loses nothing: its records are read again and the inbox absorbs them (M2).
+database; the commit itself goes out in the background, at most one every COMMIT_INTERVAL_SECONDS.
+Awaiting it cost a broker round trip between every two batches of a subscription, as long as the
+batch itself at light load (docs/benchmarks.md). An offset that is never committed (the process died
+first, a rebalance took the partition) loses nothing: its records are read again and the inbox
+absorbs them (M2).
 """
 
 from __future__ import annotations

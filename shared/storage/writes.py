@@ -10,6 +10,7 @@ in no particular order, changes nothing but the number of round trips.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,13 +42,21 @@ class StaleWrite(Exception):
 def combined(writes: Sequence[Write]) -> tuple[str, list[object]]:
     """The writes as one statement and its arguments. It returns one row: the row count of each write
     that expects one, in order (an empty array when none does)."""
-    parts, args, counted = [], [], []
-    for n, write in enumerate(writes):
-        parts.append(f"w{n} as ({_renumbered(write.sql, len(args))})")
-        args.extend(write.args)
-        if write.expect_rows is not None:
+    shape = tuple((write.sql, len(write.args), write.expect_rows is not None) for write in writes)
+    return _statement(shape), [arg for write in writes for arg in write.args]
+
+
+# The services' statements are constants, so a handful of shapes recur batch after batch: each is put
+# together (parameters renumbered by a regular expression) once, not on every batch.
+@functools.lru_cache(maxsize=256)
+def _statement(shape: tuple[tuple[str, int, bool], ...]) -> str:
+    parts, counted, offset = [], [], 0
+    for n, (sql, arity, counts) in enumerate(shape):
+        parts.append(f"w{n} as ({_renumbered(sql, offset)})")
+        offset += arity
+        if counts:
             counted.append(f"(select count(*) from w{n})")
-    return f"with {', '.join(parts)} select array[{', '.join(counted)}]::bigint[]", args
+    return f"with {', '.join(parts)} select array[{', '.join(counted)}]::bigint[]"
 
 
 def _renumbered(sql: str, offset: int) -> str:

@@ -32,3 +32,11 @@ def test_parameters_past_nine_are_renumbered_whole() -> None:
     sql, _ = combined([Write("select $1", (0,)), Write(f"insert into t values ({', '.join(f'${i}' for i in range(1, 12))})", tuple(range(11)))])
 
     assert "values ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)" in sql
+
+
+def test_a_shape_seen_before_gives_the_same_statement_with_the_new_arguments() -> None:
+    first = combined([Write("insert into a values ($1)", (1,)), Write("update b set z = $1", (2,), expect_rows=1)])
+    again = combined([Write("insert into a values ($1)", (3,)), Write("update b set z = $1", (4,), expect_rows=1)])
+
+    assert again[0] == first[0]
+    assert (first[1], again[1]) == ([1, 2], [3, 4])
