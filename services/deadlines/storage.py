@@ -8,6 +8,7 @@ from datetime import datetime
 
 import asyncpg
 
+from services.deadlines import notices
 from services.deadlines.domain import Timer
 from shared.clock import Clock
 from shared.contracts import events
@@ -103,9 +104,11 @@ class DeadlinesWork(UnitOfWork):
                 )
             )
         if self._new or self.watermarks:
-            # Wake the timer loop at commit: a new timer or watermark may change what is due. (Counted, so
-            # that it runs as part of the batch's one statement: a plain query in it runs only if read.)
-            statements.append(Write("select pg_notify($1, '')", (NOTIFY_CHANNEL,), expect_rows=1))
+            # Tell the timer loop at commit what changed: a new timer or watermark may change what is due
+            # (notices.py). (Counted, so that it runs as part of the batch's one statement: a plain query in
+            # it runs only if read.)
+            earliest = min((t.due_at for key, kind in self._new for t in self._timers[key] if t.kind == kind), default=None)
+            statements.append(Write("select pg_notify($1, $2)", (NOTIFY_CHANNEL, notices.notice(earliest, bool(self.watermarks))), expect_rows=1))
         return statements
 
     def _new_written(self) -> list[Write]:

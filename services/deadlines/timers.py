@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 import asyncpg
 
-from services.deadlines import domain, storage
+from services.deadlines import domain, notices, storage
 from shared import tracing
 from shared.clock import Clock
 from shared.contracts.codec import encode
@@ -72,7 +74,7 @@ class TimerLoop:
                     self._retry_log.warning("deadlines.fire_retrying", attempt=attempt, error=repr(exc)[:300])
                     await self._backoff.wait(attempt, self._stopping)
                     continue
-                await self._wakeup.sleep(await self._seconds_to_sleep())  # fire_due went on while batches were full
+                await self._wakeup.sleep(*await self._plan_sleep())  # fire_due went on while batches were full
 
     async def fire_due(self) -> int:
         """Fire due timers, batch after batch while full batches keep coming; returns how many fired."""
@@ -133,7 +135,8 @@ class TimerLoop:
             oldest = min(timer.due_at for timer, _, _ in fired)
             log.info("deadlines.fired", kinds=dict(kinds), oldest_due_at=oldest.isoformat(), late_by_seconds=round((now - oldest).total_seconds(), 3))
 
-    async def _seconds_to_sleep(self) -> float:
+    async def _plan_sleep(self) -> tuple[float, Callable[[str], bool]]:
+        """How long to sleep, and which notices of changed timers end the sleep sooner (notices.py)."""
         now = self._clock.now()
         async with self._pool.acquire() as conn:
             next_due, blocked = await storage.next_wake(conn, now)
@@ -142,7 +145,7 @@ class TimerLoop:
             sleep = min(sleep, max(self._clock.real_seconds_until(next_due), 0.0))
         if blocked:  # due, waiting for a watermark: its NOTIFY wakes us, this is the fallback
             sleep = min(sleep, self._blocked_poll)
-        return sleep
+        return sleep, partial(notices.wakes, next_due=next_due, blocked=blocked)
 
 
 class _Batch:

@@ -7,21 +7,27 @@ penalty), and a failed batch leaves every timer pending for the next attempt (no
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import pytest
 
+from services.deadlines import storage
+from services.deadlines.domain import Timer
+from services.deadlines.storage import DeadlinesWork
 from services.deadlines.timers import TimerLoop
 from shared.clock import SystemClock
 from shared.messaging.producer import Record
+from shared.storage.writes import execute
 from tests.integration.conftest import MakePool
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
 BATCH = 2
+T = TypeVar("T")
 
 
 class Producer:
@@ -99,3 +105,52 @@ async def test_R11_R12_a_failed_batch_rolls_back_the_batch_claimed_behind_it_uns
     assert await _loop(pool, working).fire_due() == 5
     assert working.sent == [["shop/o1", "shop/o2"], ["shop/o1", "shop/o3"], ["shop/o2"]]  # due order, batch after batch
     assert await _statuses(pool) == ["fired"] * 5
+
+
+async def test_R11_the_loop_wakes_for_a_stored_timer_due_before_its_planned_wake_and_sleeps_through_one_due_after(
+    migrated_pool: MakePool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch's NOTIFY says when its earliest new timer comes due (services/deadlines/notices.py): the
+    loop, asleep until a timer due in an hour, is not woken by an order whose timers come due in two
+    hours, and is by one already due, which fires at once rather than after TIMER_MAX_SLEEP_SECONDS."""
+    pool = await migrated_pool("deadlines")
+    now = datetime.now(UTC)
+    async with pool.acquire() as conn:
+        await conn.execute("insert into watermarks (orders_partition, as_of) values (0, now() + interval '1 day')")
+        await _store_in_a_batch(conn, "next", now + timedelta(hours=1))
+
+    plans = 0
+    next_wake = storage.next_wake
+
+    async def counted(conn: asyncpg.Connection, at: datetime) -> tuple[datetime | None, bool]:
+        nonlocal plans
+        plans += 1
+        return await next_wake(conn, at)
+
+    monkeypatch.setattr(storage, "next_wake", counted)
+    producer = Producer(pool, fail_first=False)
+    looping = asyncio.create_task(_loop(pool, producer).run())
+    try:
+        await eventually(lambda: _value(plans), lambda n: n == 1, timeout=10, every=0.02)  # asleep until the timer of "next"
+        async with pool.acquire() as conn:
+            await _store_in_a_batch(conn, "later", now + timedelta(hours=2))
+            await _store_in_a_batch(conn, "due", now - timedelta(seconds=1))
+        await eventually(lambda: _value(producer.sent), lambda sent: sent == [["shop/due"]], timeout=10, every=0.02)
+        await eventually(lambda: _value(plans), lambda n: n >= 2, timeout=10, every=0.02)
+        assert plans == 2  # woken once, by "due"; "later" changed nothing
+    finally:
+        looping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await looping
+
+
+async def _store_in_a_batch(conn: asyncpg.Connection, order_id: str, due: datetime) -> None:
+    """An order's penalty timer stored as a consuming batch stores it: the write-back and its NOTIFY, committed."""
+    work = DeadlinesWork(SystemClock())
+    work.store([Timer("shop", order_id, "s1", "ship_by", due.date(), due, due)], orders_partition=0)
+    async with conn.transaction():
+        await execute(conn, work.writes())
+
+
+async def _value(value: T) -> T:
+    return value
