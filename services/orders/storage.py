@@ -70,11 +70,12 @@ COLUMNS: tuple[tuple[str, str, Callable[[Order], Any]], ...] = (
     ("cancellation_reason", "text", lambda o: o.cancellation_reason),
 )
 _NAMES = [name for name, _, _ in COLUMNS]
-# Each row gets the version after the one its batch read (1 if new), and only over that one: a row
-# another transaction wrote meanwhile is left alone, returns nothing, and the batch runs again.
+# The rows go as one array of `order_row` (migration 0003): COLUMNS in order, then the version. Each
+# row gets the version after the one its batch read (1 if new), and only over that one: a row another
+# transaction wrote meanwhile is left alone, returns nothing, and the batch runs again.
 _UPSERT = f"""
     insert into orders ({", ".join(_NAMES)}, version)
-    select * from unnest({", ".join(f"${i}::{kind}[]" for i, (_, kind, _) in enumerate(COLUMNS, 1))}, ${len(COLUMNS) + 1}::bigint[])
+    select * from unnest($1::order_row[])
     on conflict (storefront_id, order_id) do update set
         {", ".join(f"{name} = excluded.{name}" for name in _NAMES[2:])}, version = excluded.version, updated_at = now()
         where orders.version = excluded.version - 1
@@ -165,7 +166,8 @@ class OrdersWork(UnitOfWork):
         versions = [self._versions.get(key, 0) + 1 for key in self._changed]
         for key, order, version in zip(self._changed, changed, versions, strict=True):
             self.emit(ORDERS_STATE, key, messages.order_state(order, version, self.zone, self.now))
-        return [Write(_UPSERT, (*([get(o) for o in changed] for _, _, get in COLUMNS), versions), expect_rows=len(changed))]
+        rows = [(*(get(o) for _, _, get in COLUMNS), version) for o, version in zip(changed, versions, strict=True)]
+        return [Write(_UPSERT, (rows,), expect_rows=len(changed))]
 
 
 async def next_deadline(conn: asyncpg.Connection, after: datetime) -> datetime | None:

@@ -14,10 +14,11 @@ from shared.storage.writes import Write
 # A trigger (migration 0004) notifies this channel at commit: it wakes the relay without polling.
 NOTIFY_CHANNEL = "outbox"
 
-# In the given order: the identity ids that fix the relay's order are given in insertion order.
+# In the given order: the identity ids that fix the relay's order are given in insertion order. The rows
+# go as one array of `outbox_entry` (shared migration 0007), in its field order.
 _QUEUE = """insert into outbox (event_id, topic, key, message_type, payload, partition, traceparent)
     select event_id, topic, key, message_type, payload, partition, traceparent
-    from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::int[], $7::text[]) with ordinality
+    from unnest($1::outbox_entry[]) with ordinality
          as e(event_id, topic, key, message_type, payload, partition, traceparent, position)
     order by position
     on conflict (event_id) do nothing"""
@@ -40,20 +41,11 @@ def queued(rows: Sequence[Outgoing]) -> list[Write]:
     for row in rows:
         if type(row.message) not in row.topic.messages:
             raise ValueError(f"{row.message.type} does not travel on {row.topic.name}")
-    return [
-        Write(
-            _QUEUE,
-            (
-                [row.message.event_id for row in rows],
-                [row.topic.name for row in rows],
-                [_printable(row.key) for row in rows],
-                [row.message.type for row in rows],
-                [encode(row.message) for row in rows],
-                [row.partition for row in rows],
-                [row.traceparent for row in rows],
-            ),
-        )
+    entries = [
+        (row.message.event_id, row.topic.name, _printable(row.key), row.message.type, encode(row.message), row.partition, row.traceparent)
+        for row in rows
     ]
+    return [Write(_QUEUE, (entries,))]
 
 
 def _printable(text: str) -> str:

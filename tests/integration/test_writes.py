@@ -8,8 +8,10 @@ import uuid
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import pytest
 
+from services.orders import storage as orders_storage
 from services.orders.domain import Status
 from services.orders.storage import OrdersWork
 from shared.clock import SystemClock
@@ -86,3 +88,33 @@ async def test_an_orders_write_back_gives_each_order_the_version_after_the_one_i
             _changed_order(work, "shop/o-1")
             await writes.execute(conn, work.writes())
         assert await conn.fetchval("select version from orders where order_id = 'o-1'") == 5
+
+
+async def _fields(conn: asyncpg.Connection, type_name: str) -> list[tuple[str, str]]:
+    """A composite type's fields and their types, in order."""
+    rows = await conn.fetch(
+        """select a.attname, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a join pg_type t on t.typrelid = a.attrelid
+           where t.typname = $1 and a.attnum > 0 and not a.attisdropped order by a.attnum""",
+        type_name,
+    )
+    return [(r["attname"], r["type"]) for r in rows]
+
+
+async def test_the_row_types_of_the_write_backs_match_what_the_code_sends(migrated_pool: MakePool) -> None:
+    """A batch's orders and outbox rows go as arrays of composite rows (migrations): their fields are
+    positional, so the types must list exactly what the code puts in each tuple, in its order."""
+    pool = await migrated_pool("orders")
+    async with pool.acquire() as conn:
+        order_row = await _fields(conn, "order_row")
+        assert [name for name, _ in order_row] == [name for name, _, _ in orders_storage.COLUMNS] + ["version"]
+        assert [kind for _, kind in order_row] == [_sql_type(kind) for _, kind, _ in orders_storage.COLUMNS] + ["bigint"]
+        outbox_entry = await _fields(conn, "outbox_entry")
+        outbox_columns = {r["attname"]: r["type"] for r in await conn.fetch(
+            "select attname, format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = 'outbox'::regclass and attnum > 0 and not attisdropped"
+        )}
+        assert [name for name, _ in outbox_entry] == ["event_id", "topic", "key", "message_type", "payload", "partition", "traceparent"]
+        assert all(outbox_columns[name] == kind for name, kind in outbox_entry)
+
+
+def _sql_type(kind: str) -> str:
+    return {"timestamptz": "timestamp with time zone"}.get(kind, kind)
