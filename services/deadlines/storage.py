@@ -117,11 +117,11 @@ class DeadlinesWork(UnitOfWork):
             return []
         return [
             Write(
+                # One array of `timer_row` (migration 0006): _values, then the partition and the trace context.
                 f"""insert into deadlines ({_TIMER_COLUMNS}, orders_partition, traceparent)
-                    select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[], $6::timestamptz[],
-                                         $7::timestamptz[], $8::text[], $9::int[], $10::text[])
+                    select * from unnest($1::timer_row[])
                     on conflict do nothing""",
-                tuple(list(column) for column in zip(*((*_values(t), partition, parent) for t, partition, parent in new), strict=True)),
+                ([(*_values(t), partition, parent) for t, partition, parent in new],),
             )
         ]
 

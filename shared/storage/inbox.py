@@ -9,14 +9,15 @@ import asyncpg
 
 # One statement records both, so a batch pays one round trip for its inbox. The union reads the
 # messages first, so in practice their rows are written first, as with the two statements it replaced.
+# Each kind goes as one array of rows (`inbox_entry`, `handled_command`: shared migration 0008).
 _CLAIM = """
     with messages as (
         insert into inbox (event_id, topic, message_type)
-        select * from unnest($1::uuid[], $2::text[], $3::text[])
+        select * from unnest($1::inbox_entry[])
         on conflict (event_id) do nothing returning event_id),
     commands as (
         insert into handled_commands (command_id, command_type)
-        select * from unnest($4::uuid[], $5::text[])
+        select * from unnest($2::handled_command[])
         on conflict (command_id) do nothing returning command_id)
     select false as command, event_id as id from messages
     union all
@@ -32,12 +33,9 @@ async def claim(
         return set(), set()
     rows = await conn.fetch(
         _CLAIM,
-        [m[0] for m in messages],
-        [m[1] for m in messages],
-        [m[2] for m in messages],
-        [c[0] for c in commands],
+        messages,
         # The type may come from a malformed message: text columns refuse NUL.
-        [c[1].replace("\x00", "\ufffd")[:64] for c in commands],
+        [(command_id, command_type.replace("\x00", "\ufffd")[:64]) for command_id, command_type in commands],
     )
     seen: tuple[set[UUID], set[UUID]] = (set(), set())
     for row in rows:

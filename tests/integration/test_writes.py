@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
+from services.deadlines import storage as deadlines_storage
 from services.orders import storage as orders_storage
 from services.orders.domain import Status
 from services.orders.storage import OrdersWork
@@ -100,21 +101,32 @@ async def _fields(conn: asyncpg.Connection, type_name: str) -> list[tuple[str, s
     return [(r["attname"], r["type"]) for r in rows]
 
 
+async def _columns(conn: asyncpg.Connection, table: str) -> dict[str, str]:
+    rows = await conn.fetch(
+        "select attname, format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = $1::regclass and attnum > 0 and not attisdropped",
+        table,
+    )
+    return {r["attname"]: r["type"] for r in rows}
+
+
+async def _assert_row_type(conn: asyncpg.Connection, type_name: str, table: str, fields: list[str]) -> None:
+    """The composite type lists `fields` in this order, each with its table column's type."""
+    row_type = await _fields(conn, type_name)
+    columns = await _columns(conn, table)
+    assert [name for name, _ in row_type] == fields
+    assert [kind for _, kind in row_type] == [columns[name] for name in fields]
+
+
 async def test_the_row_types_of_the_write_backs_match_what_the_code_sends(migrated_pool: MakePool) -> None:
-    """A batch's orders and outbox rows go as arrays of composite rows (migrations): their fields are
-    positional, so the types must list exactly what the code puts in each tuple, in its order."""
-    pool = await migrated_pool("orders")
-    async with pool.acquire() as conn:
-        order_row = await _fields(conn, "order_row")
-        assert [name for name, _ in order_row] == [name for name, _, _ in orders_storage.COLUMNS] + ["version"]
-        assert [kind for _, kind in order_row] == [_sql_type(kind) for _, kind, _ in orders_storage.COLUMNS] + ["bigint"]
-        outbox_entry = await _fields(conn, "outbox_entry")
-        outbox_columns = {r["attname"]: r["type"] for r in await conn.fetch(
-            "select attname, format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = 'outbox'::regclass and attnum > 0 and not attisdropped"
-        )}
-        assert [name for name, _ in outbox_entry] == ["event_id", "topic", "key", "message_type", "payload", "partition", "traceparent"]
-        assert all(outbox_columns[name] == kind for name, kind in outbox_entry)
-
-
-def _sql_type(kind: str) -> str:
-    return {"timestamptz": "timestamp with time zone"}.get(kind, kind)
+    """A batch's rows go as arrays of composite rows (migrations): their fields are positional, so each
+    type must list exactly what the code puts in each tuple, in its order, with its column's type."""
+    orders = await migrated_pool("orders")
+    async with orders.acquire() as conn:
+        await _assert_row_type(conn, "order_row", "orders", [name for name, _, _ in orders_storage.COLUMNS] + ["version"])
+        await _assert_row_type(conn, "outbox_entry", "outbox", ["event_id", "topic", "key", "message_type", "payload", "partition", "traceparent"])
+        await _assert_row_type(conn, "inbox_entry", "inbox", ["event_id", "topic", "message_type"])
+        await _assert_row_type(conn, "handled_command", "handled_commands", ["command_id", "command_type"])
+    deadlines = await migrated_pool("deadlines")
+    async with deadlines.acquire() as conn:
+        timer_fields = [name.strip() for name in deadlines_storage._TIMER_COLUMNS.split(",")] + ["orders_partition", "traceparent"]
+        await _assert_row_type(conn, "timer_row", "deadlines", timer_fields)
