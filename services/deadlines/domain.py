@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
-from uuid import NAMESPACE_URL, uuid5
 
+from shared.contracts.envelope import derived_id
 from shared.contracts.events import CancellationIssued, DeadlineApproaching, LateShipmentPenalty, OrderAccepted
 
 Kind = Literal["ship_by", "confirm_by", "ship_by_warning", "confirm_by_warning"]
@@ -80,7 +80,7 @@ def event_for(timer: Timer) -> LateShipmentPenalty | CancellationIssued | Deadli
     """The event a fired timer emits. Its id derives from the order and kind: one timer, one event id,
     however often it is published (a crash between publishing and committing publishes it again)."""
     ids = {
-        "event_id": uuid5(NAMESPACE_URL, f"deadline:{timer.storefront_id}/{timer.order_id}:{timer.kind}"),
+        "event_id": derived_id(f"deadline:{timer.storefront_id}/{timer.order_id}:{timer.kind}"),
         "occurred_at": timer.due_at,
         "storefront_id": timer.storefront_id,
         "order_id": timer.order_id,

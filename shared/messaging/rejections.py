@@ -12,10 +12,11 @@ import base64
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from aiokafka import ConsumerRecord
 
+from shared.contracts.envelope import derived_id
 from shared.contracts.events import CommandRejected, DeadLetter
 from shared.contracts.reasons import Refusal, RejectionReason
 
@@ -29,7 +30,7 @@ def origin(service: str, record: ConsumerRecord) -> str:
 
 
 def letter_id(service: str, record: ConsumerRecord) -> UUID:
-    return uuid5(NAMESPACE_URL, f"dead-letter:{origin(service, record)}")
+    return derived_id(f"dead-letter:{origin(service, record)}")
 
 
 def record_key(record: ConsumerRecord) -> str:
@@ -59,7 +60,7 @@ def command_rejected(service: str, record: ConsumerRecord, payload: Mapping[str,
         return value if isinstance(value, str) and len(value) <= 64 and "\x00" not in value else None
 
     return CommandRejected(
-        event_id=uuid5(NAMESPACE_URL, f"rejection:{origin(service, record)}"),
+        event_id=derived_id(f"rejection:{origin(service, record)}"),
         occurred_at=now,
         command_id=command_id,
         command_type=text("type"),

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from shared.contracts import commands, events
 from shared.contracts.codec import DecodeError, decode, encode
+from shared.contracts.envelope import derived_id
 from shared.contracts.topics import ALL_TOPICS, ORDERS_COMMANDS, ORDERS_EVENTS, order_key
 
 pytestmark = pytest.mark.unit
@@ -109,3 +110,9 @@ def test_new_ids_are_random_version_4_uuids_never_repeated() -> None:
 def test_a_message_gets_a_fresh_id_each_time() -> None:
     first, second = (events.OrdersWatermark(partition=0, as_of=datetime(2026, 6, 1, tzinfo=UTC)) for _ in range(2))
     assert first.event_id != second.event_id and first.event_id.version == 4
+
+
+@given(name=st.text(st.characters(blacklist_categories=("Cs",)), max_size=200))
+def test_a_derived_id_is_uuid5_of_its_name(name: str) -> None:
+    """Event ids that must come out the same on every publication (fired timers, dead letters)."""
+    assert derived_id(name) == uuid.uuid5(uuid.NAMESPACE_URL, name)
