@@ -29,6 +29,7 @@ import asyncpg
 
 from services.orders.dates import fix_deadlines
 from services.portal import reads, storage
+from shared.storage.database import SESSION_SETTINGS
 from shared.storage.migrate import migrate
 
 SELLER = "seller-big"
@@ -77,7 +78,8 @@ async def run(args: argparse.Namespace) -> None:
     admin = await asyncpg.connect(admin_url)
     await admin.execute(f'create database "{name}"')
     try:
-        conn = await asyncpg.connect(admin_url.rsplit("/", 1)[0] + f"/{name}")
+        # With the session settings the portal's own connections carry (shared/storage/database.py).
+        conn = await asyncpg.connect(admin_url.rsplit("/", 1)[0] + f"/{name}", server_settings=SESSION_SETTINGS)
         try:
             await migrate(conn, "portal", MIGRATIONS)
             rng = random.Random(7)
