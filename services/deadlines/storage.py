@@ -3,7 +3,7 @@ advanced), and the timer loop's claims. The invariants are in docs/architecture.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import asyncpg
@@ -84,8 +84,9 @@ class DeadlinesWork(UnitOfWork):
     # -- written back
 
     def writes(self) -> list[Write]:
-        statements = self._new_written()
-        changed = [t for key, kind in self._changed for t in self._timers[key] if t.kind == kind]
+        new = self._timers_of_kind(self._new)
+        statements = self._new_written(new)
+        changed = self._timers_of_kind(self._changed)
         if changed:
             statements.append(
                 Write(
@@ -107,12 +108,15 @@ class DeadlinesWork(UnitOfWork):
             # Tell the timer loop at commit what changed: a new timer or watermark may change what is due
             # (notices.py). (Counted, so that it runs as part of the batch's one statement: a plain query in
             # it runs only if read.)
-            earliest = min((t.due_at for key, kind in self._new for t in self._timers[key] if t.kind == kind), default=None)
+            earliest = min((t.due_at for t in new), default=None)
             statements.append(Write("select pg_notify($1, $2)", (NOTIFY_CHANNEL, notices.notice(earliest, bool(self.watermarks))), expect_rows=1))
         return statements
 
-    def _new_written(self) -> list[Write]:
-        new = [(t, *self._new[(key, t.kind)]) for key, kind in self._new for t in self._timers[key] if t.kind == kind]
+    def _timers_of_kind(self, keys: Iterable[tuple[str, str]]) -> list[Timer]:
+        """The timers named by (order key, kind), as this batch left them."""
+        return [t for key, kind in keys for t in self._timers[key] if t.kind == kind]
+
+    def _new_written(self, new: list[Timer]) -> list[Write]:
         if not new:
             return []
         return [
@@ -121,7 +125,7 @@ class DeadlinesWork(UnitOfWork):
                 f"""insert into deadlines ({_TIMER_COLUMNS}, orders_partition, traceparent)
                     select * from unnest($1::timer_row[])
                     on conflict do nothing""",
-                ([(*_values(t), partition, parent) for t, partition, parent in new],),
+                ([(*_values(t), *self._new[(order_key(t.storefront_id, t.order_id), t.kind)]) for t in new],),
             )
         ]
 
