@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, WithJsonSchema
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 END = r"$(?!\n)"
 
@@ -82,8 +82,10 @@ def _json_boolean(value: Any) -> Any:
 
 def _to_utc(value: datetime) -> datetime:
     # Text is bounded by its pattern; this guards instants a service builds in Python.
-    if value.tzinfo is UTC and 1970 <= value.year <= 2999:  # most instants a service builds
+    if value.tzinfo is UTC and 1970 <= value.year <= 2999:  # most instants
         return value
+    if value.utcoffset() is None:
+        raise ValueError("must have a timezone offset (Z or ±hh:mm)")
     try:
         utc = value.astimezone(UTC)
     except OverflowError:
@@ -91,6 +93,30 @@ def _to_utc(value: datetime) -> datetime:
     if not 1970 <= utc.year <= 2999:
         raise ValueError("instant must lie between the years 1970 and 2999")
     return utc
+
+
+_INSTANT = re.compile(INSTANT_PATTERN)
+_INSTANT_TEXT = "an instant YYYY-MM-DDThh:mm:ss with an offset (Z or ±hh:mm) in the years 1970-2999"
+
+
+def _instant(value: Any) -> datetime:
+    """T1 in one call: text matching the pattern and naming a real day, or an aware datetime built by a
+    service; either normalised to UTC. One Python call instead of a text check, pydantic's parse and a
+    normalisation: instants were half the cost of validating a message (an order's events carry ~25)."""
+    if isinstance(value, str):
+        if not _INSTANT.search(value):
+            raise ValueError(f"must be {_INSTANT_TEXT}")
+        try:
+            # Every text the pattern admits is ISO 8601 that Python 3.11 reads (digits past the
+            # microsecond are dropped, as pydantic did); only impossible days (02-30) are left to refuse.
+            return _to_utc(datetime.fromisoformat(value))
+        except ValueError as exc:
+            raise ValueError(f"must be a valid instant: {exc}") from None
+    if isinstance(value, datetime):
+        return _to_utc(value)
+    if isinstance(value, int | float):
+        raise ValueError("must be a string")
+    raise ValueError(f"must be {_INSTANT_TEXT}")
 
 
 def integer(minimum: int, maximum: int = MAX_SAFE_INTEGER) -> Any:
@@ -122,8 +148,7 @@ CalendarDate = Annotated[
 
 # T1: an instant without an offset is invalid input; accepted instants are normalised to UTC.
 UtcInstant = Annotated[
-    AwareDatetime,
-    BeforeValidator(_text_matching(INSTANT_PATTERN, "an instant YYYY-MM-DDThh:mm:ss with an offset (Z or ±hh:mm) in the years 1970-2999")),
-    AfterValidator(_to_utc),
+    datetime,
+    BeforeValidator(_instant),
     WithJsonSchema({"type": "string", "format": "date-time", "pattern": INSTANT_PATTERN}),
 ]
