@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -66,21 +66,36 @@ def shutdown() -> None:
         provider.shutdown()
 
 
-@contextmanager
-def consuming(name: str, headers: Sequence[tuple[str, bytes]] | None, **attributes: Any) -> Iterator[None]:
+def consuming(name: str, headers: Sequence[tuple[str, bytes]] | None, **attributes: Any) -> AbstractContextManager[Any]:
     """A span for handling one record, continuing the trace its headers carry. Without an exporter the
     record's context is only passed on (no span is made: this runs for every record consumed)."""
     if not _exporting:
-        parent = next((value.decode(errors="replace") for key, value in headers or () if key == TRACEPARENT), None)
-        token = _passed_on.set(parent)
-        try:
-            yield
-        finally:
-            _passed_on.reset(token)
-        return
+        return _PassingOn(_traceparent_in(headers or ()))
     carrier = {key: value.decode(errors="replace") for key, value in headers or () if key in (TRACEPARENT, "tracestate")}
-    with _tracer.start_as_current_span(name, context=_propagator.extract(carrier), kind=SpanKind.CONSUMER, attributes=attributes):
-        yield
+    return _tracer.start_as_current_span(name, context=_propagator.extract(carrier), kind=SpanKind.CONSUMER, attributes=attributes)
+
+
+def _traceparent_in(headers: Sequence[tuple[str, bytes]]) -> str | None:
+    for key, value in headers:
+        if key == TRACEPARENT:
+            return value.decode(errors="replace")
+    return None
+
+
+class _PassingOn:
+    """Without an exporter: the record's trace context, remembered for what the handler emits. A class
+    rather than a generator-based context manager, as it is entered for every record consumed."""
+
+    __slots__ = ("_token", "_traceparent")
+
+    def __init__(self, traceparent: str | None) -> None:
+        self._traceparent = traceparent
+
+    def __enter__(self) -> None:
+        self._token = _passed_on.set(self._traceparent)
+
+    def __exit__(self, *_exc: object) -> None:
+        _passed_on.reset(self._token)
 
 
 @contextmanager
