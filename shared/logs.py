@@ -19,28 +19,15 @@ from typing import Any
 import orjson
 import structlog
 
+from shared.scoped import Scoped
+
 _NOTHING: Mapping[str, object] = MappingProxyType({})
 _about: ContextVar[Mapping[str, object]] = ContextVar("log_about", default=_NOTHING)
 
 
-def about(ids: Mapping[str, object]) -> _About:
+def about(ids: Mapping[str, object]) -> Scoped[Mapping[str, object]]:
     """Every line logged inside the block names these ids (the message being applied, say)."""
-    return _About(ids)
-
-
-class _About:
-    # A class rather than a generator-based context manager: entered for every message consumed, it
-    # costs 0.4 us instead of 1.1.
-    __slots__ = ("_ids", "_token")
-
-    def __init__(self, ids: Mapping[str, object]) -> None:
-        self._ids = ids
-
-    def __enter__(self) -> None:
-        self._token = _about.set(self._ids)
-
-    def __exit__(self, *_exc: object) -> None:
-        _about.reset(self._token)
+    return Scoped(_about, ids)
 
 
 def configure(service: str, level: str = "INFO") -> None:

@@ -29,6 +29,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from shared.scoped import Scoped
+
 _propagator = TraceContextTextMapPropagator()
 _tracer = trace.get_tracer("fulfil")
 _exporting = False
@@ -70,7 +72,7 @@ def consuming(name: str, headers: Sequence[tuple[str, bytes]] | None, **attribut
     """A span for handling one record, continuing the trace its headers carry. Without an exporter the
     record's context is only passed on (no span is made: this runs for every record consumed)."""
     if not _exporting:
-        return _PassingOn(_traceparent_in(headers or ()))
+        return Scoped(_passed_on, _traceparent_in(headers or ()))
     carrier = {key: value.decode(errors="replace") for key, value in headers or () if key in (TRACEPARENT, "tracestate")}
     return _tracer.start_as_current_span(name, context=_propagator.extract(carrier), kind=SpanKind.CONSUMER, attributes=attributes)
 
@@ -80,22 +82,6 @@ def _traceparent_in(headers: Sequence[tuple[str, bytes]]) -> str | None:
         if key == TRACEPARENT:
             return value.decode(errors="replace")
     return None
-
-
-class _PassingOn:
-    """Without an exporter: the record's trace context, remembered for what the handler emits. A class
-    rather than a generator-based context manager, as it is entered for every record consumed."""
-
-    __slots__ = ("_token", "_traceparent")
-
-    def __init__(self, traceparent: str | None) -> None:
-        self._traceparent = traceparent
-
-    def __enter__(self) -> None:
-        self._token = _passed_on.set(self._traceparent)
-
-    def __exit__(self, *_exc: object) -> None:
-        _passed_on.reset(self._token)
 
 
 @contextmanager
