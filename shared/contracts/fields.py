@@ -109,9 +109,10 @@ def _instant(value: Any) -> datetime:
         try:
             # Every text the pattern admits is ISO 8601 that Python 3.11 reads (digits past the
             # microsecond are dropped, as pydantic did); only impossible days (02-30) are left to refuse.
-            return _to_utc(datetime.fromisoformat(value))
+            parsed = datetime.fromisoformat(value)
         except ValueError as exc:
             raise ValueError(f"must be a valid instant: {exc}") from None
+        return _to_utc(parsed)
     if isinstance(value, datetime):
         return _to_utc(value)
     if isinstance(value, int | float):
