@@ -31,7 +31,7 @@ from devtools.system import SHORT_INTERVALS, PrivateSystem, accelerated, clock_e
 from shared.clock import SystemClock
 from shared.contracts import commands, events
 from shared.contracts.reasons import RejectionReason
-from shared.contracts.topics import ORDERS_COMMANDS, SERVICES, consumer_group, order_key
+from shared.contracts.topics import ORDERS_COMMANDS, ORDERS_EVENTS, SERVICES, consumer_group, order_key
 from tests.support.infra import Infra
 from tests.support.settle import published
 from tests.support.waiting import eventually
@@ -120,7 +120,9 @@ async def story(infra: Infra) -> AsyncIterator[Story]:
     async with PrivateSystem(infra, label="ops", env=QUIET_WATERMARKS) as system:
         async with Publisher(infra.kafka_bootstrap_servers, system.prefix) as publisher, Tap(infra.kafka_bootstrap_servers, system.prefix) as tap:
             market = Marketplace(publisher, tap, SystemClock())
-            assert isinstance(await market.create_listing(SELLER, "mug-1", 10, 1), events.ListingCreated)
+            # Two days to make: the fresh order's ship-by warning (24 hours before) then falls due after
+            # tomorrow's midnight, not tonight's, so a run near midnight still finds it pending.
+            assert isinstance(await market.create_listing(SELLER, "mug-1", 10, 2), events.ListingCreated)
             assert isinstance(await market.create_listing(SELLER, "vase-1", 0, 2), events.ListingCreated)
             assert isinstance(await tell(market, "late", [("mug-1", 2)], timedelta(days=5)), events.OrderAccepted)
             await tap.wait_for(events.LateShipmentPenalty, lambda e: e.order_id == "late")
@@ -139,6 +141,9 @@ async def story(infra: Infra) -> AsyncIterator[Story]:
             assert (await market.answer(forbidden)).reason == RejectionReason.FORBIDDEN  # type: ignore[attr-defined]
             await tap.wait_for(events.DeadLetter, count=2)
             await published(system.databases, tap)
+            # Deadlines has stored the fresh order's timers (`published` only says the outboxes are empty).
+            deadlines_group = consumer_group("deadlines", ORDERS_EVENTS, system.prefix)
+            await groups_caught_up(infra.kafka_bootstrap_servers, {deadlines_group: (system.prefix + ORDERS_EVENTS.name, ORDERS_EVENTS.partitions)})
             yield Story(system, cli_env(system), tap, publisher, broken, forbidden)
 
 
