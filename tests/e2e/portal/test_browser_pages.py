@@ -64,6 +64,8 @@ async def marketplace(portal: RunningPortal, feed: Feed) -> None:
         await api_json(api, "/api/v1/orders?view=at_risk", lambda b: len(b["items"]) == 1)
         await api_json(api, "/api/v1/listings", lambda b: len(b["items"]) == 3)
         await api_json(api, "/api/v1/orders?status=rejected", lambda b: len(b["items"]) == 1)
+    async with portal.api(BOB) as bob:  # applied, so that Ann's "not found" for it means something
+        await api_json(bob, "/api/v1/orders/shop-2/o-bob")
 
 
 async def test_a_seller_finds_the_at_risk_order_confirms_it_and_sees_it_shipped(

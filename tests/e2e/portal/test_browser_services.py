@@ -59,6 +59,7 @@ async def test_S3_S4_a_seller_confirms_the_at_risk_order_edits_a_listing_and_is_
                 )
                 await publisher.send(ORDERS_COMMANDS, order_key("shop-1", order_id), order)
             await api_json(ann, "/api/v1/orders?view=at_risk", lambda b: [o["order_id"] for o in b["items"]] == ["o-risk"], timeout=60)
+            await api_json(bob, "/api/v1/orders/shop-1/o-bob")  # applied: its absence from Ann's orders below means something
             await api_json(ann, "/api/v1/orders", lambda b: {o["order_id"] for o in b["items"]} == {"o-risk", "o-calm"})
 
         page = await browser.new_page(viewport={"width": 1200, "height": 800})

@@ -18,6 +18,7 @@ from shared.contracts.state import Rejection
 from shared.contracts.topics import DEADLINES_EVENTS, INVENTORY_COMMANDS, ORDERS_COMMANDS, ORDERS_EVENTS, consumer_group, topics_read_by
 from tests.e2e.portal.conftest import Feed, RunningPortal, api_json, frozen_clock_env, shipment, started_portal
 from tests.support.infra import Infra
+from tests.support.settle import published
 
 pytestmark = pytest.mark.e2e
 
@@ -36,6 +37,8 @@ async def test_manage_orders_pages_every_unshipped_order_once_in_ship_by_order(p
     for i, days in enumerate(production):
         await feed.order(ANN, f"page-{i}", placed_at=placed, production_days=days)
     await feed.order(BOB, "page-bob", placed_at=placed, production_days=3)  # another seller's: never listed
+    async with portal.api(BOB) as bob:  # applied, so that its absence from Ann's pages below means something
+        await api_json(bob, "/api/v1/orders?order_id=page-bob", lambda b: len(b["items"]) == 1)
     async with portal.api(ANN) as api:
         await api_json(api, "/api/v1/orders?order_id=page-7", lambda b: len(b["items"]) == 1)
         seen: list[tuple[str, str]] = []
@@ -160,6 +163,7 @@ async def test_confirm_shipment_sends_the_command_and_shows_each_answer(portal: 
         )
         answer = await api_json(api, f"/api/v1/commands/{refused_id}", lambda b: b["state"] != "pending")
         assert answer["state"] == "refused" and "already confirmed" in " ".join(answer["details"])
+        await published([portal.database_url], tap)  # the answers above were fed by the test, not caused by the commands
     assert len(tap.of_type(commands.ConfirmShipment)) == 2
 
 
@@ -176,6 +180,7 @@ async def test_inventory_shows_stock_and_edits_go_out_as_listing_commands(portal
         assert (sent[0].seller_id, sent[0].listing_id, sent[0].quantity, sent[0].production_days) == (ANN, "mug-ann", 12, None)
         assert (await api.patch("/api/v1/listings/mug-ann", json={"quantity": -1})).status_code == 422
         assert (await api.patch("/api/v1/listings/mug-ann", json={})).status_code == 422
+        await published([portal.database_url], tap)  # a refused edit that was queued anyway would be on Kafka now
     assert len(tap.of_type(commands.UpdateListing)) == 1
 
 
