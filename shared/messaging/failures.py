@@ -55,7 +55,8 @@ class Backoff:
         if stopping.is_set():
             raise Stopping
         try:
-            await asyncio.wait_for(stopping.wait(), self.delay(attempt))
+            async with asyncio.timeout(self.delay(attempt)):  # not wait_for: see shared/storage/wakeup.py
+                await stopping.wait()
         except TimeoutError:
             return
         raise Stopping

@@ -86,7 +86,8 @@ class OffsetCommitter:
                 return
             # What is noted meanwhile waits for the next commit (note() starts none while this task runs).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._hurry.wait(), COMMIT_INTERVAL_SECONDS)
+                async with asyncio.timeout(COMMIT_INTERVAL_SECONDS):  # not wait_for: see shared/storage/wakeup.py
+                    await self._hurry.wait()
 
 
 def _assignment(consumer: Any) -> set[TopicPartition]:

@@ -48,8 +48,11 @@ class Wakeup:
         self._event.clear()
         self._wanted = wanted
         try:
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation that comes
+            # just after the event was set, and a stopping service's loop would then sleep on.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._event.wait(), seconds)
+                async with asyncio.timeout(seconds):
+                    await self._event.wait()
         finally:
             self._wanted = None
 

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import asyncpg
 import pytest
 
-from services.deadlines import storage
+from services.deadlines import notices, storage
 from services.deadlines.domain import Timer
 from services.deadlines.storage import DeadlinesWork
 from services.deadlines.timers import TimerLoop
@@ -127,17 +127,29 @@ async def test_R11_the_loop_wakes_for_a_stored_timer_due_before_its_planned_wake
         plans += 1
         return await next_wake(conn, at)
 
+    judged: list[bool] = []  # the sleeping loop's verdict on each notice it heard
+    wakes = notices.wakes
+
+    def recorded(payload: str, *, next_due: datetime | None, blocked: bool) -> bool:
+        judged.append(wakes(payload, next_due=next_due, blocked=blocked))
+        return judged[-1]
+
     monkeypatch.setattr(storage, "next_wake", counted)
+    monkeypatch.setattr(notices, "wakes", recorded)
     producer = Producer(pool, fail_first=False)
     looping = asyncio.create_task(_loop(pool, producer).run())
     try:
         await eventually(lambda: _value(plans), lambda n: n == 1, timeout=10, every=0.02)  # asleep until the timer of "next"
         async with pool.acquire() as conn:
             await _store_in_a_batch(conn, "later", now + timedelta(hours=2))
+        # Judged before "due" is stored, so that a wake by "later" cannot hide behind the wake by "due".
+        await eventually(lambda: _value(judged), lambda verdicts: len(verdicts) == 1, timeout=10, every=0.02)
+        assert judged == [False] and plans == 1  # "later" changed nothing
+        async with pool.acquire() as conn:
             await _store_in_a_batch(conn, "due", now - timedelta(seconds=1))
         await eventually(lambda: _value(producer.sent), lambda sent: sent == [["shop/due"]], timeout=10, every=0.02)
         await eventually(lambda: _value(plans), lambda n: n >= 2, timeout=10, every=0.02)
-        assert plans == 2  # woken once, by "due"; "later" changed nothing
+        assert judged[:2] == [False, True]  # woken by "due"
     finally:
         looping.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -52,3 +52,22 @@ async def test_a_notice_heard_while_busy_is_judged_when_the_next_sleep_begins() 
 
     hear(wakeup, "later")
     await asyncio.wait_for(wakeup.sleep(LONG), 5)  # the next sleeper wants anything
+
+
+@pytest.mark.parametrize("steps", range(6))
+async def test_a_sleep_cancelled_just_as_a_notice_wakes_it_is_cancelled_all_the_same(steps: int) -> None:
+    """A stopping service cancels its loops: a notice that ended the sleep a moment before must not
+    swallow the cancellation (Python 3.11's asyncio.wait_for does, when its inner wait has just
+    finished), or the loop sleeps on and the stop waits forever. Each `steps` cancels at another
+    point between the notice and the sleeper's resuming; iteration counts, not time."""
+    wakeup = Wakeup("channel")
+    sleeping = asyncio.create_task(wakeup.sleep(LONG))
+    await asyncio.sleep(0)  # asleep
+    hear(wakeup, "")
+    for _ in range(steps):
+        await asyncio.sleep(0)
+    if sleeping.done():
+        return  # already woke and returned: nothing left to cancel
+    sleeping.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(sleeping, 5)
