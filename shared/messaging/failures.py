@@ -19,6 +19,7 @@ import asyncpg
 
 from shared.logs import get_logger
 from shared.storage.writes import StaleWrite
+from shared.waiting import set_within
 
 log = get_logger()
 
@@ -52,14 +53,8 @@ class Backoff:
 
     async def wait(self, attempt: int, stopping: asyncio.Event) -> None:
         """Sleep before retry `attempt`; raise Stopping at once if the service is stopping."""
-        if stopping.is_set():
+        if await set_within(stopping, self.delay(attempt)):
             raise Stopping
-        try:
-            async with asyncio.timeout(self.delay(attempt)):  # not wait_for: see shared/storage/wakeup.py
-                await stopping.wait()
-        except TimeoutError:
-            return
-        raise Stopping
 
 
 class RateLimitedLog:

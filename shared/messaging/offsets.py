@@ -19,6 +19,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 
 from shared.logs import get_logger
 from shared.messaging.failures import RateLimitedLog
+from shared.waiting import set_within
 
 log = get_logger()
 
@@ -85,9 +86,7 @@ class OffsetCommitter:
                 self._failures.warning("offsets.commit_failed", topic=self._topic, kept=len(self._pending), error=repr(exc)[:300])
                 return
             # What is noted meanwhile waits for the next commit (note() starts none while this task runs).
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(COMMIT_INTERVAL_SECONDS):  # not wait_for: see shared/storage/wakeup.py
-                    await self._hurry.wait()
+            await set_within(self._hurry, COMMIT_INTERVAL_SECONDS)
 
 
 def _assignment(consumer: Any) -> set[TopicPartition]:

@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 
+from shared.waiting import set_within
+
 # Notices heard while not sleeping are kept to be judged by the next sleep; past this many, the next
 # sleep just returns (a backlog of changes is work anyway).
 _MOST_KEPT = 1000
@@ -48,11 +50,7 @@ class Wakeup:
         self._event.clear()
         self._wanted = wanted
         try:
-            # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation that comes
-            # just after the event was set, and a stopping service's loop would then sleep on.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(seconds):
-                    await self._event.wait()
+            await set_within(self._event, seconds)
         finally:
             self._wanted = None
 
