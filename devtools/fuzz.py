@@ -54,7 +54,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from devtools.kafka_io import Publisher, Tap, groups_caught_up
+from devtools.kafka_io import Publisher, Tap, groups_caught_up, groups_of
 from devtools.launcher import run_stoppable
 from devtools.system import (
     Servers,
@@ -534,7 +534,7 @@ async def settle(
 ) -> tuple[dict[tuple[str, str], list[int]], list[str]]:
     """Wait for the sentinels, then for the outboxes to drain and the consumers to catch up. Each wait gives up
     once nothing moved for `stall_seconds`, so a blocked partition ends the run instead of hanging it."""
-    groups = {consumer_group(c.service, c.topic, prefix): (prefix + c.topic.name, c.topic.partitions) for c in subscribed}
+    groups = groups_of(prefix, [(c.service, c.topic) for c in subscribed])
     group_of = {(c.service, c.topic.name): consumer_group(c.service, c.topic, prefix) for c in subscribed}
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
     await admin.start()

@@ -11,7 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.contracts.codec import DecodeError, decode, encode
 from shared.contracts.envelope import Message
-from shared.contracts.topics import ALL_TOPICS, Topic
+from shared.contracts.topics import ALL_TOPICS, Topic, consumer_group
 
 M = TypeVar("M", bound=Message)
 
@@ -130,6 +130,12 @@ class Tap:
             seen = [f"{t}:{m.type}" for t, _, m in self.seen[-20:]]
             name = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
             raise AssertionError(f"timed out waiting for {count} {name}; last seen: {seen}") from None
+
+
+def groups_of(prefix: str, subscriptions: Iterable[tuple[str, Topic]]) -> dict[str, tuple[str, int]]:
+    """The consumer groups of (service, topic) subscriptions under `prefix`, as groups_caught_up and
+    rewind_groups take them: group id -> (topic, partitions)."""
+    return {consumer_group(service, topic, prefix): (prefix + topic.name, topic.partitions) for service, topic in subscriptions}
 
 
 async def groups_caught_up(bootstrap_servers: str, groups: dict[str, tuple[str, int]], timeout: float = 120.0) -> None:

@@ -11,12 +11,12 @@ import asyncpg
 import pytest
 
 from devtools.actors import Marketplace
-from devtools.kafka_io import Publisher, Tap, groups_caught_up, rewind_groups
+from devtools.kafka_io import Publisher, Tap, groups_caught_up, groups_of, rewind_groups
 from devtools.launcher import ServiceProcess
 from shared.clock import ScaledClock
 from shared.contracts import events
 from shared.contracts.envelope import Command
-from shared.contracts.topics import DEAD_LETTERS, SERVICES, consumer_group, topics_read_by
+from shared.contracts.topics import DEAD_LETTERS, SERVICES, topics_read_by
 from tests.support.infra import Infra
 from tests.support.settle import accelerated, clock_env, published
 
@@ -90,7 +90,7 @@ async def test_M2_redelivering_everything_twice_and_replaying_every_topic_change
     await market.place("order-0", "maker", [("lamp", 1)])  # duplicate order id
     await tap.wait_for(events.OrderCancelled, count=5, timeout=60)  # the five never confirmed
     await tap.wait_for(events.StockRestored, count=5)
-    groups = {consumer_group(s, t, topic_prefix): (topic_prefix + t.name, t.partitions) for s in SERVICES for t in topics_read_by(s)}
+    groups = groups_of(topic_prefix, [(s, t) for s in SERVICES for t in topics_read_by(s)])
     await quiet(infra, service_databases, tap, groups)
     before, emitted = await state(service_databases), effects(tap)
     assert len(emitted) > 40  # a real history: listings, orders, reservations, deadlines, cancellations

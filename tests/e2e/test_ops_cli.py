@@ -26,12 +26,12 @@ import orjson
 import pytest
 
 from devtools.actors import Marketplace
-from devtools.kafka_io import Publisher, Tap, groups_caught_up
+from devtools.kafka_io import Publisher, Tap, groups_caught_up, groups_of
 from devtools.system import SHORT_INTERVALS, PrivateSystem, accelerated, clock_env
 from shared.clock import SystemClock
 from shared.contracts import commands, events
 from shared.contracts.reasons import RejectionReason
-from shared.contracts.topics import ORDERS_COMMANDS, ORDERS_EVENTS, SERVICES, consumer_group, order_key
+from shared.contracts.topics import ORDERS_COMMANDS, ORDERS_EVENTS, SERVICES, order_key
 from tests.support.infra import Infra
 from tests.support.settle import published
 from tests.support.waiting import eventually
@@ -142,8 +142,7 @@ async def story(infra: Infra) -> AsyncIterator[Story]:
             await tap.wait_for(events.DeadLetter, count=2)
             await published(system.databases, tap)
             # Deadlines has stored the fresh order's timers (`published` only says the outboxes are empty).
-            deadlines_group = consumer_group("deadlines", ORDERS_EVENTS, system.prefix)
-            await groups_caught_up(infra.kafka_bootstrap_servers, {deadlines_group: (system.prefix + ORDERS_EVENTS.name, ORDERS_EVENTS.partitions)})
+            await groups_caught_up(infra.kafka_bootstrap_servers, groups_of(system.prefix, [("deadlines", ORDERS_EVENTS)]))
             yield Story(system, cli_env(system), tap, publisher, broken, forbidden)
 
 
@@ -354,8 +353,7 @@ async def test_M2_replaying_a_record_already_applied_changes_nothing(story: Stor
     sent = await fulfil(story.env, "deadletters", "replay", letter["id"], "--json")
     report = sent.json()
     assert report["sent"] is True and any("will drop this copy" in note for note in report["notes"])
-    group = consumer_group("orders", ORDERS_COMMANDS, story.system.prefix)
-    await groups_caught_up(story.system.servers.kafka_bootstrap_servers, {group: (story.system.prefix + ORDERS_COMMANDS.name, ORDERS_COMMANDS.partitions)})
+    await groups_caught_up(story.system.servers.kafka_bootstrap_servers, groups_of(story.system.prefix, [("orders", ORDERS_COMMANDS)]))
     await published(story.system.databases, story.tap)
     after = [r for r in story.tap.records[before:] if ("message_type", b"orders.watermark") not in (r.headers or ())]
     assert [(r.topic, r.offset) for r in after] == [(story.system.prefix + ORDERS_COMMANDS.name, report["offset"])]  # the replay, and nothing it caused

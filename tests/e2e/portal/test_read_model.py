@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from devtools.kafka_io import Tap, rewind_groups
+from devtools.kafka_io import Tap, groups_of, rewind_groups
 from services.orders.dates import end_of_day
 from shared.contracts import commands, events
 from shared.contracts.reasons import RejectionReason
 from shared.contracts.state import Rejection
-from shared.contracts.topics import DEADLINES_EVENTS, INVENTORY_COMMANDS, ORDERS_COMMANDS, ORDERS_EVENTS, consumer_group, topics_read_by
+from shared.contracts.topics import DEADLINES_EVENTS, INVENTORY_COMMANDS, ORDERS_COMMANDS, ORDERS_EVENTS, topics_read_by
 from tests.e2e.portal.conftest import Feed, RunningPortal, api_json, frozen_clock_env, shipment, started_portal
 from tests.support.infra import Infra
 from tests.support.settle import published
@@ -223,7 +223,7 @@ async def test_S6_figures_come_from_the_records_and_are_rebuilt_identically_by_r
 
     # Replay: the portal stopped, its consumer groups rewound, a new empty database: the same figures.
     portal.process.stop()
-    groups = {consumer_group("portal", t, portal.topic_prefix): (portal.topic_prefix + t.name, t.partitions) for t in topics_read_by("portal")}
+    groups = groups_of(portal.topic_prefix, [("portal", t) for t in topics_read_by("portal")])
     await rewind_groups(infra.kafka_bootstrap_servers, groups)
     async with started_portal(infra, portal.topic_prefix, tmp_path, frozen_clock_env(NOW)) as replayed, replayed.api(seller) as api:
         after = await api_json(api, "/api/v1/performance", expected)
